@@ -1,0 +1,198 @@
+import { type Clock, systemClock } from '../core/clock.js';
+import { type Duration, parseDuration } from '../core/duration.js';
+import {
+  ClosedError,
+  JobCancelledError,
+  JobFailedError,
+  NotFoundError,
+  ValidationError,
+} from '../core/errors.js';
+import type { JobEvent, JobLogEntry, JobRecord, JobState } from '../core/job.js';
+import { trackResource } from '../internal/resources.js';
+import { openStore } from '../store/open.js';
+import type { JobFilter, JobPage, Store } from '../store/types.js';
+import { type Task, type TaskInput, type TaskOutput, toValidationError } from '../task/define.js';
+import { type SubmitOptions, toNewJob } from './submit-options.js';
+import { waitForJob } from './wait.js';
+
+export interface ClientOptions {
+  /** A store, or where to open one (a SQLite file path or `sqlite:` URL); an opened one is closed with the client. */
+  store: Store | string;
+  /** Tasks known here: submitting one of them by name validates its input. */
+  tasks?: readonly Task[];
+  /** @default the system clock */
+  clock?: Clock;
+}
+
+export interface ResultOptions {
+  /** Give up waiting (with a `WaitTimeoutError`) after this long. @default wait forever */
+  timeout?: Duration;
+}
+
+/** A submitted job. Any process can make one from an id with `client.job(id)`. */
+export interface JobHandle<Out = unknown> {
+  readonly id: string;
+  /** True when a dedup key matched an existing job: `id` is that job's. */
+  readonly deduplicated: boolean;
+  status(): Promise<JobState>;
+  get(): Promise<JobRecord>;
+  /** Waits for the job to finish: its output, or a `JobFailedError` / `JobCancelledError`. */
+  result(options?: ResultOptions): Promise<Out>;
+  cancel(reason?: string): Promise<JobRecord>;
+}
+
+export interface Client {
+  readonly store: Store;
+  submit<T extends Task>(
+    task: T,
+    input: TaskInput<T>,
+    options?: SubmitOptions,
+  ): Promise<JobHandle<TaskOutput<T>>>;
+  submit<Out = unknown>(task: string, input: unknown, options?: SubmitOptions): Promise<JobHandle<Out>>;
+  /** Submits many jobs of one task in one transaction; all inputs are validated before anything is stored. */
+  submitMany<T extends Task>(
+    task: T,
+    inputs: readonly TaskInput<T>[],
+    options?: SubmitOptions,
+  ): Promise<JobHandle<TaskOutput<T>>[]>;
+  submitMany<Out = unknown>(
+    task: string,
+    inputs: readonly unknown[],
+    options?: SubmitOptions,
+  ): Promise<JobHandle<Out>[]>;
+  /** Submits and waits for the result. */
+  run<T extends Task>(
+    task: T,
+    input: TaskInput<T>,
+    options?: SubmitOptions & ResultOptions,
+  ): Promise<TaskOutput<T>>;
+  run<Out = unknown>(task: string, input: unknown, options?: SubmitOptions & ResultOptions): Promise<Out>;
+  /** A handle on an existing job, by id. */
+  job<Out = unknown>(id: string): JobHandle<Out>;
+  /** The job, or a `NotFoundError` (code `JOB_NOT_FOUND`). */
+  get(id: string): Promise<JobRecord>;
+  list(filter?: JobFilter): Promise<JobPage>;
+  events(id: string): Promise<JobEvent[]>;
+  logs(id: string, options?: { afterId?: number; limit?: number }): Promise<JobLogEntry[]>;
+  cancel(id: string, reason?: string): Promise<JobRecord>;
+  /** Runs a failed or cancelled job again, with a fresh attempt budget. */
+  retry(id: string): Promise<JobRecord>;
+  close(): Promise<void>;
+}
+
+export function createClient(options: ClientOptions): Client {
+  const ownsStore = typeof options.store === 'string';
+  const store = typeof options.store === 'string' ? openStore(options.store) : options.store;
+  const clock = options.clock ?? systemClock;
+  const tasks = new Map<string, Task>((options.tasks ?? []).map((t) => [t.name, t]));
+  let closed = false;
+  const untrack = trackResource('client');
+
+  const ensureOpen = () => {
+    if (closed) throw new ClosedError('the client');
+  };
+
+  const resolveTask = (task: Task | string): { name: string; def: Task | undefined } =>
+    typeof task === 'string' ? { name: task, def: tasks.get(task) } : { name: task.name, def: task };
+
+  const validate = (name: string, def: Task | undefined, input: unknown, path = 'input'): unknown => {
+    if (!def) return input;
+    const parsed = def.input.safeParse(input);
+    if (!parsed.success) throw toValidationError(`invalid input for task ${name}`, parsed.error, path);
+    return parsed.data;
+  };
+
+  const get = async (id: string): Promise<JobRecord> => {
+    ensureOpen();
+    const job = await store.getJob(id);
+    if (!job)
+      throw new NotFoundError(
+        'JOB_NOT_FOUND',
+        `job ${id} does not exist (it may have been removed by retention)`,
+      );
+    return job;
+  };
+
+  const result = async <Out>(id: string, opts?: ResultOptions): Promise<Out> => {
+    ensureOpen();
+    const timeoutMs = opts?.timeout === undefined ? null : parseDuration(opts.timeout, 'timeout');
+    const job = await waitForJob(store, clock, id, timeoutMs);
+    if (job.state === 'succeeded') return job.output as Out;
+    if (job.state === 'cancelled')
+      throw new JobCancelledError(`job ${id} was cancelled: ${job.error?.message ?? ''}`);
+    throw new JobFailedError(id, job.error ?? { name: 'Error', message: 'unknown error' });
+  };
+
+  const handle = <Out>(id: string, deduplicated = false): JobHandle<Out> => ({
+    id,
+    deduplicated,
+    status: async () => (await get(id)).state,
+    get: () => get(id),
+    result: (opts) => result<Out>(id, opts),
+    cancel: (reason) => client.cancel(id, reason),
+  });
+
+  const client: Client = {
+    store,
+    async submit(task: Task | string, input: unknown, opts?: SubmitOptions) {
+      ensureOpen();
+      const { name, def } = resolveTask(task);
+      const job = toNewJob(name, def, validate(name, def, input), opts);
+      const [inserted] = await store.insertJobs([job]);
+      if (!inserted) throw new Error('store returned no id for an inserted job');
+      return handle(inserted.id, !inserted.created);
+    },
+    async submitMany(task: Task | string, inputs: readonly unknown[], opts?: SubmitOptions) {
+      ensureOpen();
+      if (!Array.isArray(inputs))
+        throw new ValidationError('inputs must be an array', [{ path: 'inputs', message: 'not an array' }]);
+      const { name, def } = resolveTask(task);
+      const template = toNewJob(name, def, null, opts);
+      if (template.dedup && inputs.length > 1) {
+        throw new ValidationError('a dedupKey applies to one job; submit jobs with keys one by one', [
+          { path: 'options.dedupKey', message: 'not allowed with several inputs' },
+        ]);
+      }
+      const jobs = inputs.map((input, i) => ({
+        ...template,
+        input: validate(name, def, input, `inputs.${i}`),
+      }));
+      const inserted = await store.insertJobs(jobs);
+      return inserted.map((r) => handle(r.id, !r.created));
+    },
+    async run(task: Task | string, input: unknown, opts?: SubmitOptions & ResultOptions) {
+      const { timeout, ...submitOptions } = opts ?? {};
+      const h = await client.submit(task as string, input, submitOptions);
+      return h.result(timeout === undefined ? undefined : { timeout });
+    },
+    job: (id) => handle(id),
+    get,
+    list: (filter = {}) => {
+      ensureOpen();
+      return store.listJobs(filter);
+    },
+    events: (id) => {
+      ensureOpen();
+      return store.getJobEvents(id);
+    },
+    logs: (id, opts) => {
+      ensureOpen();
+      return store.getJobLogs(id, opts);
+    },
+    cancel: (id, reason = 'cancelled by request') => {
+      ensureOpen();
+      return store.cancelJob(id, reason);
+    },
+    retry: (id) => {
+      ensureOpen();
+      return store.retryJob(id);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      untrack();
+      if (ownsStore) await store.close();
+    },
+  } as Client;
+  return client;
+}

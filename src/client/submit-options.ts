@@ -1,0 +1,127 @@
+import { type Duration, parseDuration } from '../core/duration.js';
+import { ValidationError } from '../core/errors.js';
+import { type RetryOptions, resolveRetry } from '../core/retry.js';
+import type { NewJob } from '../store/types.js';
+import { checkName, checkPriority, type Task } from '../task/define.js';
+
+/** Options of one submission; each overrides the task's default. */
+export interface SubmitOptions {
+  /** Start no earlier than this time. */
+  runAt?: Date | number;
+  /** Start no earlier than this long after submission (judged by the store's clock). */
+  delay?: Duration;
+  /** Higher runs first. @default the task's priority, else 0 */
+  priority?: number;
+  /** @default the task's queue, else 'default' */
+  queue?: string;
+  /** Attempts in all. @default the task's retry.maxAttempts, else 3 */
+  maxAttempts?: number;
+  /** Overrides the task's retry policy, field by field. */
+  retry?: RetryOptions;
+  /** Per-attempt deadline. @default the task's timeout, else none */
+  timeout?: Duration;
+  /**
+   * A second submission with the same key, while the key is held, returns the first job's id and
+   * creates nothing.
+   */
+  dedupKey?: string;
+  /**
+   * How long the key is held, from the first submission. Without it, the key is held until that
+   * job finishes.
+   */
+  dedupWindow?: Duration;
+  /** Free-form JSON stored with the job. */
+  metadata?: Record<string, unknown>;
+}
+
+const KNOWN = new Set([
+  'runAt',
+  'delay',
+  'priority',
+  'queue',
+  'maxAttempts',
+  'retry',
+  'timeout',
+  'dedupKey',
+  'dedupWindow',
+  'metadata',
+]);
+
+function fail(path: string, message: string): never {
+  throw new ValidationError(`${path}: ${message}`, [{ path, message }]);
+}
+
+/** Resolves options against the task's defaults into the row the store inserts. */
+export function toNewJob(
+  taskName: string,
+  task: Task | undefined,
+  input: unknown,
+  options: SubmitOptions = {},
+): NewJob {
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) fail(`options.${key}`, `unknown option (known: ${[...KNOWN].join(', ')})`);
+  }
+  const queue = options.queue ?? task?.queue ?? 'default';
+  checkName('queue', queue, 'options.queue');
+  const priority = options.priority ?? task?.priority ?? 0;
+  checkPriority(priority, 'options.priority');
+
+  let retry = task?.retry ?? resolveRetry(undefined);
+  if (options.retry || options.maxAttempts !== undefined) {
+    retry = resolveRetry(
+      {
+        ...options.retry,
+        ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
+      },
+      retry,
+    );
+  }
+
+  const job: NewJob = {
+    task: taskName,
+    queue,
+    input,
+    priority,
+    retry,
+    timeoutMs:
+      options.timeout !== undefined
+        ? parseDuration(options.timeout, 'options.timeout')
+        : (task?.timeoutMs ?? null),
+    metadata: options.metadata ?? null,
+    dedup: null,
+  };
+  if (job.timeoutMs !== null && job.timeoutMs < 1) fail('options.timeout', 'must be at least 1ms');
+  if (
+    options.metadata !== undefined &&
+    (typeof options.metadata !== 'object' || options.metadata === null || Array.isArray(options.metadata))
+  ) {
+    fail('options.metadata', 'must be a plain object');
+  }
+
+  if (options.runAt !== undefined && options.delay !== undefined)
+    fail('options.delay', 'give runAt or delay, not both');
+  if (options.runAt !== undefined) {
+    const at = options.runAt instanceof Date ? options.runAt.getTime() : options.runAt;
+    if (!Number.isFinite(at)) fail('options.runAt', 'must be a valid Date or a time in milliseconds');
+    job.runAt = at;
+  } else if (options.delay !== undefined) {
+    job.delayMs = parseDuration(options.delay, 'options.delay');
+  }
+
+  if (options.dedupWindow !== undefined && options.dedupKey === undefined) {
+    fail('options.dedupWindow', 'needs a dedupKey');
+  }
+  if (options.dedupKey !== undefined) {
+    if (
+      typeof options.dedupKey !== 'string' ||
+      options.dedupKey.length === 0 ||
+      options.dedupKey.length > 500
+    ) {
+      fail('options.dedupKey', 'must be a string of 1-500 characters');
+    }
+    const windowMs =
+      options.dedupWindow === undefined ? null : parseDuration(options.dedupWindow, 'options.dedupWindow');
+    job.dedup = { key: options.dedupKey, windowMs };
+  }
+  return job;
+}

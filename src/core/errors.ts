@@ -1,0 +1,162 @@
+/**
+ * The error hierarchy. Every error stint throws is a `StintError` with a stable string `code`;
+ * the HTTP layer and the CLI map codes to statuses and exit codes in one place each.
+ */
+
+export type ErrorCode =
+  | 'VALIDATION'
+  | 'JOB_NOT_FOUND'
+  | 'TASK_NOT_FOUND'
+  | 'CONFLICT'
+  | 'PERMANENT'
+  | 'LEASE_LOST'
+  | 'JOB_TIMEOUT'
+  | 'JOB_CANCELLED'
+  | 'JOB_FAILED'
+  | 'WAIT_TIMEOUT'
+  | 'SCHEMA_TOO_NEW'
+  | 'STORE'
+  | 'CLOSED'
+  | 'WORKER_SHUTDOWN';
+
+export class StintError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+export interface ValidationIssue {
+  /** Dotted path of the failing field, e.g. `input.user.email`; empty for the value itself. */
+  path: string;
+  message: string;
+}
+
+/** Bad input: nothing was changed. `issues` names every failing field. */
+export class ValidationError extends StintError {
+  readonly issues: ValidationIssue[];
+  constructor(message: string, issues: ValidationIssue[] = [], options?: { cause?: unknown }) {
+    super('VALIDATION', message, options);
+    this.issues = issues;
+  }
+}
+
+export class NotFoundError extends StintError {
+  constructor(code: 'JOB_NOT_FOUND' | 'TASK_NOT_FOUND', message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+/** The operation does not fit the current state (cancelling a finished job, retrying a running one). */
+export class ConflictError extends StintError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CONFLICT', message, options);
+  }
+}
+
+/**
+ * Throw from a handler to fail the job at once, without further retries.
+ * Any error with `retryable === false` is treated the same way.
+ */
+export class PermanentError extends StintError {
+  readonly retryable = false;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('PERMANENT', message, options);
+  }
+}
+
+/** The worker no longer holds the job's lease: another attempt may be running elsewhere. */
+export class LeaseLostError extends StintError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('LEASE_LOST', message, options);
+  }
+}
+
+export class JobTimeoutError extends StintError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('JOB_TIMEOUT', message, options);
+  }
+}
+
+export class JobCancelledError extends StintError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('JOB_CANCELLED', message, options);
+  }
+}
+
+/** Thrown by `handle.result()` when the job ended failed; `error` is what the handler threw, as stored. */
+export class JobFailedError extends StintError {
+  readonly jobId: string;
+  readonly error: SerializedError;
+  constructor(jobId: string, error: SerializedError) {
+    super('JOB_FAILED', `job ${jobId} failed: ${error.name}: ${error.message}`);
+    this.jobId = jobId;
+    this.error = error;
+  }
+}
+
+export class WaitTimeoutError extends StintError {
+  constructor(message: string) {
+    super('WAIT_TIMEOUT', message);
+  }
+}
+
+export class WorkerShutdownError extends StintError {
+  constructor(message: string) {
+    super('WORKER_SHUTDOWN', message);
+  }
+}
+
+export class StoreError extends StintError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('STORE', message, options);
+  }
+}
+
+export class SchemaTooNewError extends StintError {
+  constructor(message: string) {
+    super('SCHEMA_TOO_NEW', message);
+  }
+}
+
+export class ClosedError extends StintError {
+  constructor(what: string) {
+    super('CLOSED', `${what} is closed; create a new one to keep working`);
+  }
+}
+
+/** An error as stored with a job: plain JSON, readable from any process. */
+export interface SerializedError {
+  name: string;
+  message: string;
+  code?: string;
+  stack?: string;
+  retryable?: boolean;
+}
+
+export function serializeError(err: unknown): SerializedError {
+  if (err instanceof Error) {
+    const out: SerializedError = { name: err.name, message: err.message };
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string') out.code = code;
+    if (err.stack) out.stack = err.stack;
+    if ((err as { retryable?: unknown }).retryable === false) out.retryable = false;
+    return out;
+  }
+  return { name: 'NonError', message: typeof err === 'string' ? err : safeJson(err) };
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** True when the handler asked for no retry: `PermanentError` or any error with `retryable: false`. */
+export function isPermanent(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { retryable?: unknown }).retryable === false;
+}

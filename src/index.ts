@@ -1,0 +1,63 @@
+/**
+ * stint: durable jobs for TypeScript.
+ *
+ *   const hello = defineTask({ name: 'hello', input: z.object({ name: z.string() }), run: (ctx, i) => `hi ${i.name}` });
+ *   const client = createClient({ store: '.stint/stint.db' });
+ *   const worker = createWorker({ store: '.stint/stint.db', tasks: [hello] });
+ *   await worker.start();
+ *   const greeting = await client.run(hello, { name: 'Ada' });
+ */
+export {
+  type Client,
+  type ClientOptions,
+  createClient,
+  type JobHandle,
+  type ResultOptions,
+} from './client/client.js';
+export type { SubmitOptions } from './client/submit-options.js';
+export { type Coordinator, type CoordinatorOptions, createCoordinator } from './coordinator/coordinator.js';
+export { type Clock, createFakeClock, type FakeClock, systemClock } from './core/clock.js';
+export type { Duration } from './core/duration.js';
+export {
+  ClosedError,
+  ConflictError,
+  type ErrorCode,
+  JobCancelledError,
+  JobFailedError,
+  JobTimeoutError,
+  LeaseLostError,
+  NotFoundError,
+  PermanentError,
+  SchemaTooNewError,
+  type SerializedError,
+  StintError,
+  StoreError,
+  ValidationError,
+  type ValidationIssue,
+  WaitTimeoutError,
+  WorkerShutdownError,
+} from './core/errors.js';
+export type {
+  JobEvent,
+  JobEventType,
+  JobLogEntry,
+  JobProgress,
+  JobRecord,
+  JobState,
+  LogLevel,
+} from './core/job.js';
+export type { RetryOptions, RetryPolicy } from './core/retry.js';
+export type { Logger } from './internal/logger.js';
+export { DEFAULT_DATABASE, openStore } from './store/open.js';
+export { createSqliteStore, type SqliteStoreOptions } from './store/sqlite/store.js';
+export type { JobFilter, JobPage, Store } from './store/types.js';
+export type { JobLogger, TaskContext } from './task/context.js';
+export {
+  defineTask,
+  type Task,
+  type TaskDefinition,
+  type TaskInput,
+  type TaskOutput,
+} from './task/define.js';
+export type { WorkerOptions } from './worker/options.js';
+export { createWorker, type Worker, type WorkerState } from './worker/worker.js';

@@ -1,0 +1,118 @@
+import type Database from 'better-sqlite3';
+import { ValidationError } from '../../core/errors.js';
+import {
+  JOB_STATES,
+  type JobEvent,
+  type JobLogEntry,
+  type JobRecord,
+  type JobState,
+} from '../../core/job.js';
+import type { JobFilter, JobPage } from '../types.js';
+import {
+  type EventRow,
+  type JobRow,
+  type LogRow,
+  toJobEvent,
+  toJobRecord,
+  toLogEntry,
+  toRowId,
+} from './rows.js';
+import type { Statements } from './statements.js';
+
+export function getJob(stmts: Statements, id: string): JobRecord | null {
+  const rowId = toRowId(id);
+  if (rowId === null) return null;
+  const row = stmts.getJob.get(rowId) as JobRow | undefined;
+  return row ? toJobRecord(row) : null;
+}
+
+/** The history of a job: its creation (read from the row) and every recorded transition. */
+export function getJobEvents(stmts: Statements, id: string): JobEvent[] {
+  const rowId = toRowId(id);
+  if (rowId === null) return [];
+  const row = stmts.getJob.get(rowId) as JobRow | undefined;
+  if (!row) return [];
+  const created: JobEvent = {
+    jobId: id,
+    at: row.created_at,
+    type: 'created',
+    attempt: null,
+    workerId: null,
+    detail: row.run_at > row.created_at ? { runAt: row.run_at } : null,
+  };
+  return [created, ...(stmts.jobEvents.all(rowId) as EventRow[]).map(toJobEvent)];
+}
+
+export function getJobLogs(stmts: Statements, id: string, afterId = 0, limit = 1000): JobLogEntry[] {
+  const rowId = toRowId(id);
+  if (rowId === null) return [];
+  return (stmts.jobLogs.all(rowId, afterId, limit) as LogRow[]).map(toLogEntry);
+}
+
+export function encodeCursor(id: number): string {
+  return Buffer.from(`j:${id}`).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): number {
+  const text = Buffer.from(cursor, 'base64url').toString();
+  const id = text.startsWith('j:') ? toRowId(text.slice(2)) : null;
+  if (id === null) {
+    throw new ValidationError('cursor is not one this store returned', [
+      { path: 'cursor', message: 'invalid cursor' },
+    ]);
+  }
+  return id;
+}
+
+/** Newest first, by id, with an opaque cursor. Prepared statements are cached per filter shape. */
+export function listJobs(
+  db: Database.Database,
+  cache: Map<string, Database.Statement>,
+  filter: JobFilter,
+): JobPage {
+  const limit = filter.limit ?? 50;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+    throw new ValidationError('limit must be an integer from 1 to 1000', [
+      { path: 'limit', message: `got ${limit}` },
+    ]);
+  }
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (filter.state !== undefined) {
+    const states = (typeof filter.state === 'string' ? [filter.state] : [...filter.state]) as JobState[];
+    for (const s of states) {
+      if (!JOB_STATES.includes(s)) {
+        throw new ValidationError(`state must be one of ${JOB_STATES.join(', ')}`, [
+          { path: 'state', message: `got ${s}` },
+        ]);
+      }
+    }
+    where.push(`state IN (${states.map(() => '?').join(', ')})`);
+    params.push(...states);
+  }
+  if (filter.task !== undefined) {
+    where.push('task = ?');
+    params.push(filter.task);
+  }
+  if (filter.queue !== undefined) {
+    where.push('queue = ?');
+    params.push(filter.queue);
+  }
+  if (filter.cursor !== undefined) {
+    where.push('id < ?');
+    params.push(decodeCursor(filter.cursor));
+  }
+  const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+  let stmt = cache.get(sql);
+  if (!stmt) {
+    stmt = db.prepare(sql);
+    cache.set(sql, stmt);
+  }
+  const rows = stmt.all(...params, limit + 1) as JobRow[];
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return {
+    jobs: page.map(toJobRecord),
+    nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null,
+  };
+}

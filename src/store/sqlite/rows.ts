@@ -1,0 +1,145 @@
+import type { SerializedError } from '../../core/errors.js';
+import type {
+  ClaimedJob,
+  JobEvent,
+  JobEventType,
+  JobLogEntry,
+  JobRecord,
+  JobState,
+  LogLevel,
+} from '../../core/job.js';
+import type { RetryPolicy } from '../../core/retry.js';
+
+/** Rows as SQLite returns them, and their mapping to the store's types. */
+export interface JobRow {
+  id: number;
+  task: string;
+  queue: string;
+  state: JobState;
+  input: string;
+  output: string | null;
+  error: string | null;
+  priority: number;
+  run_at: number;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  attempt: number;
+  attempt_base: number;
+  retry: string;
+  timeout_ms: number | null;
+  worker_id: string | null;
+  lease_expires_at: number | null;
+  cancel_requested: number;
+  progress_done: number | null;
+  progress_total: number | null;
+  metadata: string | null;
+  dedup_key: string | null;
+}
+
+export type ClaimRow = Pick<
+  JobRow,
+  | 'id'
+  | 'task'
+  | 'queue'
+  | 'input'
+  | 'priority'
+  | 'attempt'
+  | 'attempt_base'
+  | 'retry'
+  | 'timeout_ms'
+  | 'metadata'
+  | 'created_at'
+>;
+
+export interface EventRow {
+  job_id: number;
+  at: number;
+  type: JobEventType;
+  attempt: number | null;
+  worker_id: string | null;
+  detail: string | null;
+}
+
+export interface LogRow {
+  id: number;
+  job_id: number;
+  attempt: number;
+  at: number;
+  level: LogLevel;
+  message: string;
+  fields: string | null;
+}
+
+const parse = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
+
+export function toJobRecord(row: JobRow): JobRecord {
+  return {
+    id: String(row.id),
+    task: row.task,
+    queue: row.queue,
+    state: row.state,
+    input: parse(row.input),
+    output: parse(row.output),
+    error: parse(row.error) as SerializedError | null,
+    priority: row.priority,
+    runAt: row.run_at,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    attempt: row.attempt,
+    maxAttempts: (JSON.parse(row.retry) as RetryPolicy).maxAttempts,
+    timeoutMs: row.timeout_ms,
+    workerId: row.worker_id,
+    leaseExpiresAt: row.lease_expires_at,
+    cancelRequested: row.cancel_requested === 1,
+    progress: row.progress_done === null ? null : { done: row.progress_done, total: row.progress_total },
+    metadata: parse(row.metadata) as Record<string, unknown> | null,
+    dedupKey: row.dedup_key,
+  };
+}
+
+export function toClaimedJob(row: ClaimRow): ClaimedJob {
+  return {
+    id: String(row.id),
+    task: row.task,
+    queue: row.queue,
+    input: JSON.parse(row.input),
+    priority: row.priority,
+    attempt: row.attempt,
+    attemptsUsed: row.attempt - row.attempt_base,
+    retry: JSON.parse(row.retry) as RetryPolicy,
+    timeoutMs: row.timeout_ms,
+    metadata: parse(row.metadata) as Record<string, unknown> | null,
+    createdAt: row.created_at,
+  };
+}
+
+export function toJobEvent(row: EventRow): JobEvent {
+  return {
+    jobId: String(row.job_id),
+    at: row.at,
+    type: row.type,
+    attempt: row.attempt,
+    workerId: row.worker_id,
+    detail: parse(row.detail) as Record<string, unknown> | null,
+  };
+}
+
+export function toLogEntry(row: LogRow): JobLogEntry {
+  return {
+    id: row.id,
+    jobId: String(row.job_id),
+    attempt: row.attempt,
+    at: row.at,
+    level: row.level,
+    message: row.message,
+    fields: parse(row.fields) as Record<string, unknown> | null,
+  };
+}
+
+/** Job ids are integers in SQLite; anything else cannot name a job. */
+export function toRowId(id: string): number | null {
+  if (!/^[1-9]\d{0,15}$/.test(id)) return null;
+  return Number(id);
+}

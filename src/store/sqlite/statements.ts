@@ -1,0 +1,131 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * Every statement the SQLite store runs, prepared once per connection. The comment above each
+ * lists its parameters. Values are always bound parameters; times are integer milliseconds.
+ */
+const SQL = {
+  /** (task, queue, input, priority, run_at, created_at, retry, timeout_ms, metadata, dedup_key) */
+  insertJob: `INSERT INTO jobs (task, queue, state, input, priority, run_at, created_at, retry, timeout_ms, metadata, dedup_key)
+    VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)`,
+
+  /** (key) -> the key's holder and whether that job is still unfinished */
+  dedupHolder: `SELECT d.job_id AS jobId, d.expires_at AS expiresAt, j.state AS state
+    FROM dedup_keys d LEFT JOIN jobs j ON j.id = d.job_id WHERE d.key = ?`,
+
+  /** (key, job_id, expires_at) */
+  upsertDedup: `INSERT INTO dedup_keys (key, job_id, expires_at) VALUES (?, ?, ?)
+    ON CONFLICT (key) DO UPDATE SET job_id = excluded.job_id, expires_at = excluded.expires_at`,
+
+  /** (worker_id, now, lease_expires_at, queue, now, tasks_json, limit) -> claimed rows */
+  claimFromQueue: `UPDATE jobs SET state = 'running', attempt = attempt + 1, worker_id = ?, started_at = ?,
+      lease_expires_at = ?, progress_done = NULL, progress_total = NULL
+    WHERE id IN (
+      SELECT id FROM jobs
+      WHERE state = 'pending' AND queue = ? AND run_at <= ? AND task IN (SELECT value FROM json_each(?))
+      ORDER BY priority DESC, run_at, id LIMIT ?)
+    RETURNING id, task, queue, input, priority, attempt, attempt_base, retry, timeout_ms, metadata, created_at`,
+
+  /** (queue, now, tasks_json, limit) -> candidates of one queue, in claim order */
+  candidatesOfQueue: `SELECT id, priority, run_at FROM jobs
+    WHERE state = 'pending' AND queue = ? AND run_at <= ? AND task IN (SELECT value FROM json_each(?))
+    ORDER BY priority DESC, run_at, id LIMIT ?`,
+
+  /** (worker_id, now, lease_expires_at, ids_json) -> claimed rows */
+  claimByIds: `UPDATE jobs SET state = 'running', attempt = attempt + 1, worker_id = ?, started_at = ?,
+      lease_expires_at = ?, progress_done = NULL, progress_total = NULL
+    WHERE state = 'pending' AND id IN (SELECT value FROM json_each(?))
+    RETURNING id, task, queue, input, priority, attempt, attempt_base, retry, timeout_ms, metadata, created_at`,
+
+  /** (job_id, at, type, attempt, worker_id, detail_json) */
+  insertEvent:
+    'INSERT INTO job_events (job_id, at, type, attempt, worker_id, detail) VALUES (?, ?, ?, ?, ?, ?)',
+
+  /** (output_json, now, id, attempt) */
+  succeed: `UPDATE jobs SET state = 'succeeded', output = ?, finished_at = ?, lease_expires_at = NULL
+    WHERE id = ? AND attempt = ? AND state = 'running'`,
+
+  /** (error_json, now, id, attempt) */
+  fail: `UPDATE jobs SET state = 'failed', error = ?, finished_at = ?, lease_expires_at = NULL
+    WHERE id = ? AND attempt = ? AND state = 'running'`,
+
+  /** (error_json, run_at, id, attempt) */
+  retryLater: `UPDATE jobs SET state = 'pending', error = ?, run_at = ?, lease_expires_at = NULL, worker_id = NULL
+    WHERE id = ? AND attempt = ? AND state = 'running'`,
+
+  /** (error_json, now, id, attempt) */
+  cancelRunning: `UPDATE jobs SET state = 'cancelled', error = ?, finished_at = ?, lease_expires_at = NULL
+    WHERE id = ? AND attempt = ? AND state = 'running'`,
+
+  /** (now, id, attempt): back to pending without using up an attempt */
+  release: `UPDATE jobs SET state = 'pending', run_at = ?, attempt_base = attempt_base + 1,
+      lease_expires_at = NULL, worker_id = NULL
+    WHERE id = ? AND attempt = ? AND state = 'running'`,
+
+  /** (id) */
+  jobStateAttempt: 'SELECT state, attempt, queue FROM jobs WHERE id = ?',
+
+  /** (job_id, attempt, at, level, message, fields_json) */
+  insertLog: 'INSERT INTO job_logs (job_id, attempt, at, level, message, fields) VALUES (?, ?, ?, ?, ?, ?)',
+
+  /** (done, total, id, attempt) */
+  setProgress: `UPDATE jobs SET progress_done = ?, progress_total = ?
+    WHERE id = ? AND attempt = ? AND state = 'running'`,
+
+  /** (expires_at, id, attempt) -> cancel_requested of a lease still held */
+  extendLease: `UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND attempt = ? AND state = 'running'
+    RETURNING cancel_requested`,
+
+  /** (now, limit) -> running jobs whose lease has expired */
+  expiredLeases: `SELECT id, attempt, attempt_base, retry, worker_id, cancel_requested, queue FROM jobs
+    WHERE state = 'running' AND lease_expires_at < ? ORDER BY lease_expires_at LIMIT ?`,
+
+  /** (id) */
+  getJob: 'SELECT * FROM jobs WHERE id = ?',
+
+  /** (id) */
+  jobEvents: 'SELECT * FROM job_events WHERE job_id = ? ORDER BY id',
+
+  /** (id, after_id, limit) */
+  jobLogs: 'SELECT * FROM job_logs WHERE job_id = ? AND id > ? ORDER BY id LIMIT ?',
+
+  /** (error_json, now, id) */
+  cancelPending: `UPDATE jobs SET state = 'cancelled', error = ?, finished_at = ? WHERE id = ? AND state = 'pending'`,
+
+  /** (id) */
+  requestCancel: `UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND state = 'running'`,
+
+  /** (now, id) */
+  retryFinished: `UPDATE jobs SET state = 'pending', run_at = ?, attempt_base = attempt, finished_at = NULL,
+      started_at = NULL, output = NULL, error = NULL, cancel_requested = 0, progress_done = NULL,
+      progress_total = NULL, worker_id = NULL
+    WHERE id = ? AND state IN ('failed', 'cancelled')`,
+
+  /** (before, limit) -> finished jobs older than `before` */
+  finishedBefore: `SELECT id FROM jobs WHERE state IN ('succeeded', 'failed', 'cancelled') AND finished_at < ?
+    ORDER BY finished_at LIMIT ?`,
+  /** (ids_json) */
+  deleteEvents: 'DELETE FROM job_events WHERE job_id IN (SELECT value FROM json_each(?))',
+  /** (ids_json) */
+  deleteLogs: 'DELETE FROM job_logs WHERE job_id IN (SELECT value FROM json_each(?))',
+  /** (ids_json) */
+  deleteDedup: 'DELETE FROM dedup_keys WHERE job_id IN (SELECT value FROM json_each(?))',
+  /** (ids_json) */
+  deleteJobs: 'DELETE FROM jobs WHERE id IN (SELECT value FROM json_each(?))',
+
+  /** (name, holder, expires_at, now) -> term, when taken or renewed */
+  acquireLease: `INSERT INTO leases (name, holder, term, expires_at) VALUES (?, ?, 1, ?)
+    ON CONFLICT (name) DO UPDATE SET
+      term = CASE WHEN leases.holder = excluded.holder THEN leases.term ELSE leases.term + 1 END,
+      holder = excluded.holder, expires_at = excluded.expires_at
+    WHERE leases.holder = excluded.holder OR leases.expires_at <= ?
+    RETURNING term`,
+  /** (name, holder) */
+  releaseLease: 'UPDATE leases SET expires_at = 0 WHERE name = ? AND holder = ?',
+} as const;
+
+export type Statements = { readonly [K in keyof typeof SQL]: Database.Statement };
+
+export function prepareStatements(db: Database.Database): Statements {
+  return Object.fromEntries(Object.entries(SQL).map(([name, sql]) => [name, db.prepare(sql)])) as Statements;
+}

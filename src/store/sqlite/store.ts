@@ -1,0 +1,167 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { type Clock, systemClock } from '../../core/clock.js';
+import { ClosedError, StoreError } from '../../core/errors.js';
+import { trackResource } from '../../internal/resources.js';
+import type { Store, StoreNotification } from '../types.js';
+import { cancelJob, deleteFinishedJobs, retryJob } from './admin.js';
+import { migrate } from './migrate.js';
+import { createSubscriptions, publish } from './notify.js';
+import { getJob, getJobEvents, getJobLogs, listJobs } from './read.js';
+import { prepareStatements } from './statements.js';
+import {
+  claimJobs,
+  completeJobs,
+  expireLeases,
+  extendLeases,
+  insertJobs,
+  type WriteContext,
+} from './write.js';
+
+export interface SqliteStoreOptions {
+  /** A file path, or `':memory:'` for a private in-memory database (tests). */
+  path: string;
+  /** @default the system clock */
+  clock?: Clock;
+  /**
+   * `normal` survives any process crash (WAL); `full` also survives power loss, at a cost of one
+   * fsync per commit.
+   * @default 'normal'
+   */
+  synchronous?: 'normal' | 'full';
+  /**
+   * How long a write waits for another process's write lock before failing.
+   * @default 5000
+   */
+  busyTimeoutMs?: number;
+}
+
+let memoryStores = 0;
+
+/**
+ * The embedded store: one SQLite file in WAL mode. Several processes on one machine may share the
+ * file; every write is one `BEGIN IMMEDIATE` transaction.
+ */
+export function createSqliteStore(options: SqliteStoreOptions): Store {
+  const clock = options.clock ?? systemClock;
+  const memory = options.path === ':memory:';
+  const file = memory ? null : resolve(options.path);
+  if (file) mkdirSync(dirname(file), { recursive: true });
+
+  let db: Database.Database;
+  try {
+    db = new Database(file ?? ':memory:', { timeout: options.busyTimeoutMs ?? 5000 });
+    if (!memory) db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    db.pragma('foreign_keys = OFF');
+    migrate(db, clock.now());
+  } catch (err) {
+    if (err instanceof StoreError || (err as { code?: string }).code === 'SCHEMA_TOO_NEW') throw err;
+    throw new StoreError(`cannot open the SQLite database at ${options.path}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+
+  const stmts = prepareStatements(db);
+  const dataVersion = db.prepare('PRAGMA data_version').pluck();
+  const listCache = new Map<string, Database.Statement>();
+  const channel = file ?? `memory:${memoryStores++}`;
+  let closed = false;
+  const untrack = trackResource(`sqlite store ${options.path}`);
+
+  const pending: StoreNotification[] = [];
+  const ctx: WriteContext = { stmts, now: () => clock.now(), announce: (n) => pending.push(n) };
+
+  const subscriptions = createSubscriptions(
+    channel,
+    file,
+    () => dataVersion.get() as number,
+    (err) => {
+      // A broken watcher only costs latency: workers keep polling.
+      process.emitWarning(`stint: watching ${options.path} for changes failed: ${(err as Error).message}`);
+    },
+  );
+
+  /** Runs `fn` in one immediate transaction, then publishes what it announced. */
+  function write<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => Promise<R> {
+    const tx = db.transaction(fn);
+    return (...args: A) => {
+      if (closed) return Promise.reject(new ClosedError('the store'));
+      let result: R;
+      try {
+        result = tx.immediate(...args);
+      } catch (err) {
+        pending.length = 0;
+        return Promise.reject(wrap(err));
+      }
+      if (pending.length > 0) {
+        const notes = pending.splice(0);
+        for (const n of notes) publish(channel, n);
+      }
+      return Promise.resolve(result);
+    };
+  }
+
+  function read<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => Promise<R> {
+    return (...args: A) => {
+      if (closed) return Promise.reject(new ClosedError('the store'));
+      try {
+        return Promise.resolve(fn(...args));
+      } catch (err) {
+        return Promise.reject(wrap(err));
+      }
+    };
+  }
+
+  return {
+    kind: 'sqlite',
+    description: `sqlite:${options.path}`,
+    insertJobs: write((jobs) => insertJobs(ctx, jobs)),
+    claimJobs: write((req) => claimJobs(ctx, req)),
+    completeJobs: write((batch) => completeJobs(ctx, batch)),
+    extendLeases: write((req) => extendLeases(ctx, req)),
+    expireLeases: write((req) => expireLeases(ctx, req)),
+    cancelJob: write((id: string, reason: string) => cancelJob(ctx, id, reason)),
+    retryJob: write((id: string) => retryJob(ctx, id)),
+    deleteFinishedJobs: write(({ before, limit }) => deleteFinishedJobs(ctx, before, limit)),
+    acquireLease: write((name: string, holder: string, ttlMs: number) => {
+      const now = clock.now();
+      const row = stmts.acquireLease.get(name, holder, now + ttlMs, now) as { term: number } | undefined;
+      return row ? row.term : null;
+    }),
+    releaseLease: write((name: string, holder: string) => {
+      stmts.releaseLease.run(name, holder);
+    }),
+    getJob: read((id: string) => getJob(stmts, id)),
+    listJobs: read((filter) => listJobs(db, listCache, filter)),
+    getJobEvents: read((id: string) => getJobEvents(stmts, id)),
+    getJobLogs: read((id: string, opts?: { afterId?: number; limit?: number }) =>
+      getJobLogs(stmts, id, opts?.afterId, opts?.limit),
+    ),
+    now: () => Promise.resolve(clock.now()),
+    subscribe: (listener) => {
+      if (closed) throw new ClosedError('the store');
+      return subscriptions.subscribe(listener);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      subscriptions.close();
+      db.close();
+      untrack();
+    },
+  };
+}
+
+function wrap(err: unknown): unknown {
+  if (
+    err instanceof Error &&
+    'code' in err &&
+    typeof err.code === 'string' &&
+    err.code.startsWith('SQLITE_')
+  ) {
+    return new StoreError(`SQLite: ${err.message}`, { cause: err });
+  }
+  return err;
+}

@@ -1,0 +1,173 @@
+import type { SerializedError } from '../core/errors.js';
+import type { ClaimedJob, JobEvent, JobLogEntry, JobRecord, JobState, LogLevel } from '../core/job.js';
+import type { RetryPolicy } from '../core/retry.js';
+
+/**
+ * The store: the only layer that knows SQL. It speaks queue semantics; every method is one
+ * transaction. SQLite and PostgreSQL implement it, and `test/conformance` holds the suite both pass.
+ *
+ * Times: the store judges `runAt`, leases, dedup windows and retention by its own clock
+ * (an injected `Clock` for SQLite; the database's clock, or an injected one in tests, for PostgreSQL).
+ */
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Where it points, without credentials (for messages and `stint dev`). */
+  readonly description: string;
+
+  /** Inserts jobs in one transaction; a job whose dedup key is held returns the holder's id with `created: false`. */
+  insertJobs(jobs: readonly NewJob[]): Promise<InsertedJob[]>;
+  /** Claims up to `limit` due jobs: highest priority first, then oldest `runAt`, then insertion order. */
+  claimJobs(request: ClaimRequest): Promise<ClaimedJob[]>;
+  /** Applies completions fenced by attempt (stale ones are rejected and recorded), plus logs and progress. */
+  completeJobs(batch: CompletionBatch): Promise<CompletionResult[]>;
+  /** Renews the leases of running jobs; tells which were lost and which were asked to cancel. */
+  extendLeases(request: ExtendLeasesRequest): Promise<ExtendLeasesResult>;
+  /**
+   * Expires leases past their deadline: each such job goes back to pending (after `retryDelayMs`)
+   * or fails, as `decide` says, with a `lease_expired` event. Returns the number of jobs expired.
+   */
+  expireLeases(request: ExpireLeasesRequest): Promise<number>;
+
+  getJob(id: string): Promise<JobRecord | null>;
+  listJobs(filter: JobFilter): Promise<JobPage>;
+  getJobEvents(id: string): Promise<JobEvent[]>;
+  getJobLogs(id: string, options?: { afterId?: number; limit?: number }): Promise<JobLogEntry[]>;
+  /** Pending: cancelled at once. Running: cancel requested (the worker aborts it). Finished: a `ConflictError`. */
+  cancelJob(id: string, reason: string): Promise<JobRecord>;
+  /** Failed or cancelled: back to pending with a fresh attempt budget. Otherwise a `ConflictError`. */
+  retryJob(id: string): Promise<JobRecord>;
+  /** Deletes up to `limit` jobs finished before `before` (ms), with their events, logs and dedup keys. */
+  deleteFinishedJobs(request: { before: number; limit: number }): Promise<number>;
+
+  /**
+   * Takes or renews the named lease for `holder`. Returns the fencing term (it grows each time the
+   * holder changes), or null while another holder's lease is live.
+   */
+  acquireLease(name: string, holder: string, ttlMs: number): Promise<number | null>;
+  releaseLease(name: string, holder: string): Promise<void>;
+
+  /** The store's idea of now, in ms since the epoch. */
+  now(): Promise<number>;
+
+  /**
+   * Hears about changes: jobs that became available, jobs that finished, cancels requested.
+   * Changes made by other processes arrive as `{ type: 'changed' }` where the store cannot tell more.
+   */
+  subscribe(listener: StoreListener): () => void;
+
+  close(): Promise<void>;
+}
+
+export interface NewJob {
+  task: string;
+  queue: string;
+  input: unknown;
+  priority: number;
+  /** Absolute start time; when absent the job is due `delayMs` after the store's now. */
+  runAt?: number;
+  delayMs?: number;
+  retry: RetryPolicy;
+  timeoutMs: number | null;
+  metadata: Record<string, unknown> | null;
+  dedup: { key: string; windowMs: number | null } | null;
+}
+
+export interface InsertedJob {
+  id: string;
+  created: boolean;
+}
+
+export interface ClaimRequest {
+  workerId: string;
+  queues: readonly string[];
+  /** Only jobs of these tasks are claimed. */
+  tasks: readonly string[];
+  limit: number;
+  leaseMs: number;
+}
+
+export type Completion =
+  | { id: string; attempt: number; workerId: string; outcome: 'succeeded'; output: unknown }
+  | {
+      id: string;
+      attempt: number;
+      workerId: string;
+      outcome: 'failed';
+      error: SerializedError;
+      /** Delay before the next attempt, or null to fail the job. */
+      retryDelayMs: number | null;
+    }
+  | { id: string; attempt: number; workerId: string; outcome: 'cancelled'; reason: string }
+  /** Hands the job back without using up an attempt (worker shutting down). */
+  | { id: string; attempt: number; workerId: string; outcome: 'released'; reason: string };
+
+export interface LogWrite {
+  jobId: string;
+  attempt: number;
+  at: number;
+  level: LogLevel;
+  message: string;
+  fields: Record<string, unknown> | null;
+}
+
+export interface ProgressWrite {
+  jobId: string;
+  attempt: number;
+  done: number;
+  total: number | null;
+}
+
+export interface CompletionBatch {
+  completions: readonly Completion[];
+  logs?: readonly LogWrite[];
+  progress?: readonly ProgressWrite[];
+}
+
+export interface CompletionResult {
+  id: string;
+  /** False when the completion was stale (the job is no longer running this attempt). */
+  applied: boolean;
+  state: JobState | null;
+}
+
+export interface ExtendLeasesRequest {
+  workerId: string;
+  jobs: readonly { id: string; attempt: number }[];
+  leaseMs: number;
+}
+
+export interface ExtendLeasesResult {
+  /** Jobs this worker no longer holds: stop them, their completion will be rejected. */
+  lost: string[];
+  /** Jobs whose cancel was requested: abort them and complete them as cancelled. */
+  cancelRequested: string[];
+}
+
+export interface ExpireLeasesRequest {
+  limit: number;
+  /** Delay before the next attempt of an expired job, or null to fail it. Pure and synchronous. */
+  decide: (job: { attemptsUsed: number; retry: RetryPolicy }) => number | null;
+}
+
+export interface JobFilter {
+  state?: JobState | readonly JobState[];
+  task?: string;
+  queue?: string;
+  /** Newest first. @default 50 */
+  limit?: number;
+  cursor?: string;
+}
+
+export interface JobPage {
+  jobs: JobRecord[];
+  /** Pass back as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+export type StoreNotification =
+  | { type: 'jobs-available'; queues: readonly string[]; earliestRunAt: number }
+  | { type: 'jobs-finished'; ids: readonly string[] }
+  | { type: 'cancel-requested'; ids: readonly string[] }
+  | { type: 'changed' };
+
+export type StoreListener = (notification: StoreNotification) => void;

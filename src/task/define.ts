@@ -1,0 +1,93 @@
+import type { z } from 'zod';
+import { type Duration, parseDuration } from '../core/duration.js';
+import { ValidationError } from '../core/errors.js';
+import { type RetryOptions, type RetryPolicy, resolveRetry } from '../core/retry.js';
+import type { TaskContext } from './context.js';
+
+export interface TaskDefinition<S extends z.ZodType, O> {
+  /** Unique name; letters, digits and `_ . : -`. */
+  name: string;
+  /** Validates input at submit; the handler receives the parsed value (defaults applied). */
+  input: S;
+  /** Validates the handler's result before it is stored (optional). */
+  output?: z.ZodType<O>;
+  run(ctx: TaskContext, input: z.output<S>): Promise<O> | O;
+  /** @default { maxAttempts: 3, backoff: '1s', factor: 2, maxBackoff: '5m', jitter: 0.25 } */
+  retry?: RetryOptions;
+  /** Per-attempt deadline. @default none */
+  timeout?: Duration;
+  /** @default 'default' */
+  queue?: string;
+  /** Higher runs first. @default 0 */
+  priority?: number;
+}
+
+/** A registered task. `In` is what callers submit, `Out` what `result()` returns. */
+export interface Task<In = unknown, Out = unknown> {
+  readonly name: string;
+  readonly input: z.ZodType;
+  readonly output: z.ZodType | undefined;
+  readonly run: (ctx: TaskContext, input: never) => Promise<unknown> | unknown;
+  readonly retry: RetryPolicy;
+  readonly timeoutMs: number | null;
+  readonly queue: string;
+  readonly priority: number;
+  /** Type-level only: carries the input and output types to the client. */
+  readonly __types?: { input: In; output: Out };
+}
+
+export type TaskInput<T> = T extends Task<infer In, unknown> ? In : never;
+export type TaskOutput<T> = T extends Task<unknown, infer Out> ? Out : never;
+
+const NAME = /^[A-Za-z0-9_.:-]{1,200}$/;
+
+export function checkName(kind: 'task name' | 'queue', value: string, path: string): void {
+  if (!NAME.test(value)) {
+    throw new ValidationError(
+      `${kind} must be 1-200 letters, digits or _ . : - (got ${JSON.stringify(value)})`,
+      [{ path, message: 'invalid name' }],
+    );
+  }
+}
+
+export function checkPriority(value: number, path: string): void {
+  if (!Number.isSafeInteger(value)) {
+    throw new ValidationError(`${path} must be an integer`, [{ path, message: `got ${value}` }]);
+  }
+}
+
+/** Defines a task: a named, typed handler with its defaults. */
+export function defineTask<S extends z.ZodType, O>(
+  definition: TaskDefinition<S, O>,
+): Task<z.input<S>, Awaited<O>> {
+  checkName('task name', definition.name, 'name');
+  if (definition.queue !== undefined) checkName('queue', definition.queue, 'queue');
+  if (definition.priority !== undefined) checkPriority(definition.priority, 'priority');
+  if (typeof definition.run !== 'function') {
+    throw new ValidationError(`task ${definition.name}: run must be a function`, [
+      { path: 'run', message: 'missing' },
+    ]);
+  }
+  return {
+    name: definition.name,
+    input: definition.input,
+    output: definition.output,
+    run: definition.run as Task['run'],
+    retry: resolveRetry(definition.retry),
+    timeoutMs: definition.timeout === undefined ? null : parseDuration(definition.timeout, 'timeout'),
+    queue: definition.queue ?? 'default',
+    priority: definition.priority ?? 0,
+  };
+}
+
+/** Turns zod issues into stint's, with paths under `prefix` (e.g. `input.user.email`). */
+export function toValidationError(what: string, error: z.ZodError, prefix: string): ValidationError {
+  const issues = error.issues.map((issue) => ({
+    path: [prefix, ...issue.path.map(String)].filter(Boolean).join('.'),
+    message: issue.message,
+  }));
+  const first = issues[0];
+  const summary = first ? `${first.path || prefix}: ${first.message}` : 'invalid';
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';
+  return new ValidationError(`${what}: ${summary}${more}`, issues, { cause: error });
+}

@@ -1,0 +1,349 @@
+import { type Coordinator, createCoordinator } from '../coordinator/coordinator.js';
+import { type Duration, parseDuration } from '../core/duration.js';
+import { ClosedError, JobCancelledError, LeaseLostError, WorkerShutdownError } from '../core/errors.js';
+import type { ClaimedJob, LogLevel } from '../core/job.js';
+import { trackResource } from '../internal/resources.js';
+import { openStore } from '../store/open.js';
+import type { Completion, CompletionResult, StoreNotification } from '../store/types.js';
+import { execute } from './execute.js';
+import { resolveWorkerOptions, type WorkerOptions } from './options.js';
+import { createReporter } from './reporter.js';
+
+/**
+ * A worker's life: `idle` (created) → `running` (claiming) → `draining` (no new claims, running
+ * jobs finish) → `stopped`. `stop()` is idempotent; a stopped worker cannot start again.
+ */
+export type WorkerState = 'idle' | 'running' | 'draining' | 'stopped';
+
+export interface Worker {
+  readonly id: string;
+  readonly state: WorkerState;
+  /** Jobs executing now. */
+  readonly running: number;
+  /** Present when this worker runs coordinator duties. */
+  readonly coordinator: Coordinator | null;
+  start(): Promise<void>;
+  /** Stops claiming, lets running jobs finish up to `timeout`, then aborts and hands them back. */
+  stop(options?: { timeout?: Duration }): Promise<void>;
+  /** `stop()`, then closes a store the worker opened. */
+  close(): Promise<void>;
+}
+
+interface Active {
+  job: ClaimedJob;
+  controller: AbortController;
+  /** Still executing (holds a concurrency slot); false once its completion is queued. */
+  executing: boolean;
+  logLines: number;
+}
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export function createWorker(options: WorkerOptions): Worker {
+  const o = resolveWorkerOptions(options);
+  const ownsStore = typeof options.store === 'string';
+  const store =
+    typeof options.store === 'string' ? openStore(options.store, { clock: o.clock }) : options.store;
+  const { clock, logger } = o;
+  const taskNames = [...o.tasks.keys()];
+  const queueSet = new Set(o.queues);
+
+  let state: WorkerState = 'idle';
+  /** Jobs this worker holds a lease on, until their completion is written. */
+  const active = new Map<string, Active>();
+  let executing = 0;
+  const stopClaiming = new AbortController();
+  const stopHeartbeats = new AbortController();
+  let loopDone: Promise<void> = Promise.resolve();
+  let heartbeatDone: Promise<void> = Promise.resolve();
+  let stopping: Promise<void> | null = null;
+  let unsubscribe: (() => void) | null = null;
+  let untrack: (() => void) | null = null;
+  const coordinator = o.coordinator ? createCoordinator(store, o.coordinator) : null;
+
+  // Wake-ups: set by notifications and freed slots; the claim loop waits on them.
+  let wakeFlag = false;
+  let wakeResolve: (() => void) | null = null;
+  let cancelDelayedWake: (() => void) | null = null;
+  let delayedWakeAt = Number.POSITIVE_INFINITY;
+  const wake = () => {
+    wakeFlag = true;
+    wakeResolve?.();
+  };
+  const wakeAt = (at: number) => {
+    if (at >= delayedWakeAt) return;
+    cancelDelayedWake?.();
+    delayedWakeAt = at;
+    cancelDelayedWake = clock.setTimer(() => {
+      delayedWakeAt = Number.POSITIVE_INFINITY;
+      cancelDelayedWake = null;
+      wake();
+    }, at - clock.now());
+  };
+
+  const onResults = (results: CompletionResult[], completions: readonly Completion[]) => {
+    results.forEach((r, i) => {
+      const c = completions[i];
+      if (c && active.get(c.id)?.job.attempt === c.attempt) active.delete(c.id);
+      if (!r.applied) {
+        logger.warn(
+          { jobId: r.id, attempt: c?.attempt, state: r.state },
+          'stint: completion rejected: the job is no longer running this attempt (its lease expired and it was retried or finished)',
+        );
+      }
+    });
+  };
+
+  const reporter = createReporter({ store, clock, logger, logFlushMs: o.logFlushMs, onResults });
+
+  function onNotification(n: StoreNotification): void {
+    if (n.type === 'changed') wake();
+    else if (n.type === 'jobs-available') {
+      if (!n.queues.some((q) => queueSet.has(q))) return;
+      if (n.earliestRunAt <= clock.now()) wake();
+      else wakeAt(n.earliestRunAt);
+    } else if (n.type === 'cancel-requested') {
+      for (const id of n.ids) abortJob(id, new JobCancelledError('cancelled by request'));
+    }
+  }
+
+  function abortJob(id: string, reason: Error): void {
+    const a = active.get(id);
+    if (a?.executing && !a.controller.signal.aborted) a.controller.abort(reason);
+  }
+
+  async function renew(jobs: { id: string; attempt: number }[]): Promise<void> {
+    if (jobs.length === 0) return;
+    const result = await store.extendLeases({ workerId: o.id, jobs, leaseMs: o.leaseMs });
+    for (const id of result.lost) {
+      abortJob(
+        id,
+        new LeaseLostError(`job ${id}: this worker's lease expired and the job may be running elsewhere`),
+      );
+    }
+    for (const id of result.cancelRequested) abortJob(id, new JobCancelledError('cancelled by request'));
+  }
+
+  function startJob(job: ClaimedJob): void {
+    const task = o.tasks.get(job.task);
+    const controller = new AbortController();
+    const entry: Active = { job, controller, executing: true, logLines: 0 };
+    active.set(job.id, entry);
+    executing++;
+    if (!task) {
+      // Cannot happen: claims filter by task name. Hand it back rather than guess.
+      finishJob(entry, {
+        id: job.id,
+        attempt: job.attempt,
+        workerId: o.id,
+        outcome: 'released',
+        reason: 'no handler',
+      });
+      return;
+    }
+    const log = (level: LogLevel, message: string, fields?: Record<string, unknown>) => {
+      entry.logLines++;
+      if (entry.logLines > o.maxLogLines) {
+        if (entry.logLines === o.maxLogLines + 1) {
+          reporter.log({
+            jobId: job.id,
+            attempt: job.attempt,
+            at: clock.now(),
+            level: 'warn',
+            message: `log truncated: more than ${o.maxLogLines} lines in this attempt`,
+            fields: null,
+          });
+        }
+        return;
+      }
+      reporter.log({
+        jobId: job.id,
+        attempt: job.attempt,
+        at: clock.now(),
+        level,
+        message: String(message),
+        fields: fields ?? null,
+      });
+    };
+    execute(job, task, controller, {
+      workerId: o.id,
+      clock,
+      log,
+      progress: (done, total) => reporter.progress({ jobId: job.id, attempt: job.attempt, done, total }),
+      heartbeat: async () => {
+        await renew([{ id: job.id, attempt: job.attempt }]);
+        if (controller.signal.reason instanceof LeaseLostError) throw controller.signal.reason;
+      },
+    }).then(
+      (completion) => finishJob(entry, completion),
+      (err: unknown) => {
+        logger.error({ err, jobId: job.id }, 'stint: internal error running a job');
+        finishJob(entry, null);
+      },
+    );
+  }
+
+  function finishJob(entry: Active, completion: Completion | null): void {
+    entry.executing = false;
+    executing--;
+    if (completion) reporter.complete(completion);
+    else active.delete(entry.job.id);
+    wake();
+  }
+
+  async function claimLoop(signal: AbortSignal): Promise<void> {
+    let failures = 0;
+    while (!signal.aborted) {
+      const free = o.concurrency - executing;
+      if (free > 0) {
+        wakeFlag = false;
+        let jobs: ClaimedJob[];
+        try {
+          jobs = await store.claimJobs({
+            workerId: o.id,
+            queues: o.queues,
+            tasks: taskNames,
+            limit: free,
+            leaseMs: o.leaseMs,
+          });
+          failures = 0;
+        } catch (err) {
+          failures++;
+          logger.error({ err, failures }, 'stint: claiming jobs failed; retrying');
+          await clock.sleep(Math.min(5000, 100 * 2 ** failures), signal);
+          continue;
+        }
+        if (signal.aborted) {
+          // Stopped while claiming: hand the jobs straight back.
+          for (const job of jobs) {
+            reporter.complete({
+              id: job.id,
+              attempt: job.attempt,
+              workerId: o.id,
+              outcome: 'released',
+              reason: 'worker stopping',
+            });
+          }
+          break;
+        }
+        for (const job of jobs) startJob(job);
+        if (jobs.length > 0) {
+          await yieldToEventLoop();
+          if (jobs.length === free) continue;
+        }
+      }
+      if (wakeFlag) {
+        await yieldToEventLoop();
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        const cancel = clock.setTimer(done, o.pollMs);
+        function done() {
+          cancel();
+          signal.removeEventListener('abort', done);
+          wakeResolve = null;
+          resolve();
+        }
+        wakeResolve = done;
+        signal.addEventListener('abort', done, { once: true });
+      });
+    }
+  }
+
+  async function heartbeatLoop(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      await clock.sleep(o.heartbeatMs, signal);
+      if (signal.aborted) break;
+      const held = [...active.values()].map((a) => ({ id: a.job.id, attempt: a.job.attempt }));
+      try {
+        await renew(held);
+      } catch (err) {
+        logger.error(
+          { err, jobs: held.length },
+          'stint: renewing leases failed; retrying at the next heartbeat',
+        );
+      }
+    }
+  }
+
+  async function waitForRunningJobs(deadline: number): Promise<boolean> {
+    while (executing > 0) {
+      const left = deadline - clock.now();
+      if (left <= 0) return false;
+      const done = new AbortController();
+      const previous = wakeResolve;
+      wakeResolve = () => done.abort();
+      await clock.sleep(Math.min(left, 100), done.signal);
+      wakeResolve = previous;
+    }
+    return true;
+  }
+
+  async function doStop(timeoutMs: number): Promise<void> {
+    if (state === 'idle') {
+      state = 'stopped';
+      return;
+    }
+    state = 'draining';
+    stopClaiming.abort();
+    wakeResolve?.();
+    await loopDone;
+    cancelDelayedWake?.();
+    if (!(await waitForRunningJobs(clock.now() + timeoutMs))) {
+      logger.warn(
+        { running: executing },
+        'stint: shutdown timeout reached; aborting running jobs and handing them back',
+      );
+      for (const id of active.keys()) abortJob(id, new WorkerShutdownError('the worker is shutting down'));
+      await yieldToEventLoop();
+    }
+    try {
+      await reporter.close();
+    } finally {
+      stopHeartbeats.abort();
+      await heartbeatDone;
+      unsubscribe?.();
+      await coordinator?.stop();
+      state = 'stopped';
+      untrack?.();
+    }
+  }
+
+  const worker: Worker = {
+    id: o.id,
+    get state() {
+      return state;
+    },
+    get running() {
+      return executing;
+    },
+    coordinator,
+    async start() {
+      if (state === 'running') return;
+      if (state !== 'idle') throw new ClosedError('this worker');
+      untrack = trackResource(`worker ${o.id}`);
+      state = 'running';
+      unsubscribe = store.subscribe(onNotification);
+      coordinator?.start();
+      loopDone = claimLoop(stopClaiming.signal).catch((err: unknown) => {
+        logger.error({ err }, 'stint: the claim loop stopped on an unexpected error');
+      });
+      heartbeatDone = heartbeatLoop(stopHeartbeats.signal);
+    },
+    stop(opts) {
+      if (!stopping) {
+        const timeoutMs = opts?.timeout === undefined ? o.shutdownMs : parseDuration(opts.timeout, 'timeout');
+        stopping = doStop(timeoutMs);
+      }
+      return stopping;
+    },
+    async close() {
+      try {
+        await worker.stop();
+      } finally {
+        if (ownsStore) await store.close();
+      }
+    },
+  };
+  return worker;
+}

@@ -1,0 +1,8 @@
+import { createSqliteStore } from '../../src/store/sqlite/store.js';
+import { tempDbPath, tempDir } from '../helpers.js';
+import { describeStoreConformance } from './store-conformance.js';
+
+const dir = tempDir();
+
+describeStoreConformance('sqlite file', async (clock) => createSqliteStore({ path: tempDbPath(dir), clock }));
+describeStoreConformance('sqlite memory', async (clock) => createSqliteStore({ path: ':memory:', clock }));
