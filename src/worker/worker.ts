@@ -236,6 +236,7 @@ export function createWorker(options: WorkerOptions): Worker {
         await yieldToEventLoop();
         continue;
       }
+      if (signal.aborted) break;
       await new Promise<void>((resolve) => {
         const cancel = clock.setTimer(done, o.pollMs);
         function done() {

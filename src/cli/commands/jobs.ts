@@ -1,0 +1,164 @@
+import type { Command } from 'commander';
+import { createClient } from '../../client/client.js';
+import { NotFoundError, ValidationError } from '../../core/errors.js';
+import { JOB_STATES, type JobState } from '../../core/job.js';
+import { EXIT, type GlobalOptions, printJson, withStore } from '../context.js';
+import { colourState, dim, JOB_HEADERS, jobDetails, jobRow, logLine, table } from '../format.js';
+
+type Globals = () => GlobalOptions;
+
+export function jobsCommands(program: Command, globals: Globals): void {
+  const jobs = program.command('jobs').description('list, show, cancel, retry and wait for jobs');
+
+  jobs
+    .command('ls')
+    .description('list jobs, newest first')
+    .option('--state <state>', `filter by state (${JOB_STATES.join(', ')}); repeat with commas`)
+    .option('--task <name>', 'filter by task')
+    .option('--queue <name>', 'filter by queue')
+    .option('--limit <n>', 'jobs per page', '20')
+    .option('--cursor <cursor>', 'the next page, as printed by the previous one')
+    .action(
+      async (opts: { state?: string; task?: string; queue?: string; limit: string; cursor?: string }) => {
+        const g = globals();
+        await withStore(g, async (store) => {
+          const state = opts.state?.split(',') as JobState[] | undefined;
+          const page = await store.listJobs({
+            ...(state ? { state } : {}),
+            ...(opts.task ? { task: opts.task } : {}),
+            ...(opts.queue ? { queue: opts.queue } : {}),
+            ...(opts.cursor ? { cursor: opts.cursor } : {}),
+            limit: parseLimit(opts.limit),
+          });
+          if (g.json) return printJson(page);
+          if (page.jobs.length === 0) console.log(dim('no jobs'));
+          else
+            console.log(
+              table(
+                JOB_HEADERS,
+                page.jobs.map((j) => jobRow(j)),
+              ),
+            );
+          if (page.nextCursor) console.log(dim(`more: stint jobs ls --cursor ${page.nextCursor}`));
+        });
+      },
+    );
+
+  jobs
+    .command('show <id>')
+    .description('a job with its input, result or error, history and logs')
+    .action(async (id: string) => {
+      const g = globals();
+      await withStore(g, async (store) => {
+        const client = createClient({ store });
+        try {
+          const job = await client.get(id);
+          const [events, logs] = await Promise.all([client.events(id), client.logs(id, { limit: 200 })]);
+          if (g.json) return printJson({ ...job, events, logs });
+          console.log(jobDetails(job, events, logs));
+        } finally {
+          await client.close();
+        }
+      });
+    });
+
+  jobs
+    .command('cancel <id>')
+    .description('cancel a pending job, or ask the worker running it to stop')
+    .option('--reason <text>', 'recorded with the job', 'cancelled from the CLI')
+    .action(async (id: string, opts: { reason: string }) => {
+      const g = globals();
+      await withStore(g, async (store) => {
+        const job = await store.cancelJob(id, opts.reason);
+        if (g.json) return printJson(job);
+        console.log(
+          job.state === 'running'
+            ? `job ${id}: cancel requested; the worker stops it`
+            : `job ${id}: ${colourState(job.state)}`,
+        );
+      });
+    });
+
+  jobs
+    .command('retry <id>')
+    .description('run a failed or cancelled job again')
+    .action(async (id: string) => {
+      const g = globals();
+      await withStore(g, async (store) => {
+        const job = await store.retryJob(id);
+        if (g.json) return printJson(job);
+        console.log(`job ${id}: ${colourState(job.state)} again`);
+      });
+    });
+
+  jobs
+    .command('wait <id>')
+    .description('wait for a job to finish; exits 1 if it failed or was cancelled')
+    .option('--timeout <duration>', 'give up after this long, e.g. 30s')
+    .action(async (id: string, opts: { timeout?: string }) => {
+      const g = globals();
+      process.exitCode = await withStore(g, (store) =>
+        waitAndPrint(store, id, opts.timeout, g.json === true),
+      );
+    });
+}
+
+export async function waitAndPrint(
+  store: Parameters<typeof createClient>[0]['store'],
+  id: string,
+  timeout: string | undefined,
+  json: boolean,
+): Promise<number> {
+  const client = createClient({ store });
+  try {
+    await client
+      .job(id)
+      .result(timeout ? { timeout } : {})
+      .catch((err: unknown) => {
+        if ((err as { code?: string }).code === 'WAIT_TIMEOUT') throw err;
+      });
+    const job = await client.get(id);
+    if (json) printJson(job);
+    else if (job.state === 'succeeded') console.log(JSON.stringify(job.output, null, 2));
+    else {
+      console.error(`job ${id} ${job.state}: ${job.error?.name}: ${job.error?.message}`);
+      console.error(dim(`see: stint jobs show ${id}`));
+    }
+    return job.state === 'succeeded' ? EXIT.ok : EXIT.failed;
+  } finally {
+    await client.close();
+  }
+}
+
+function parseLimit(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1000) {
+    throw new ValidationError('--limit must be an integer from 1 to 1000', [
+      { path: 'limit', message: value },
+    ]);
+  }
+  return n;
+}
+
+export function logsCommand(program: Command, globals: Globals): void {
+  program
+    .command('logs <id>')
+    .description("a job's log lines, from every attempt")
+    .option('-f, --follow', 'keep printing new lines until the job finishes')
+    .action(async (id: string, opts: { follow?: boolean }) => {
+      const g = globals();
+      await withStore(g, async (store) => {
+        let after = 0;
+        for (;;) {
+          const lines = await store.getJobLogs(id, { afterId: after, limit: 1000 });
+          for (const l of lines) console.log(g.json ? JSON.stringify(l) : logLine(l));
+          after = lines.at(-1)?.id ?? after;
+          if (lines.length === 1000) continue;
+          const job = await store.getJob(id);
+          if (!job) throw new NotFoundError('JOB_NOT_FOUND', `job ${id} does not exist`);
+          if (!opts.follow || ['succeeded', 'failed', 'cancelled'].includes(job.state)) break;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      });
+    });
+}

@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { StintError } from '../core/errors.js';
+import { devCommand } from './commands/dev.js';
+import { jobsCommands, logsCommand } from './commands/jobs.js';
+import { migrateCommand } from './commands/migrate.js';
+import { submitCommand } from './commands/submit.js';
+import { workerCommand } from './commands/worker.js';
+import { EXIT, type GlobalOptions } from './context.js';
+
+/** The package version, from the package.json above this file (src/ when run from source, dist/src/ when built). */
+function version(): string {
+  for (const up of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as {
+        name?: string;
+        version: string;
+      };
+      if (pkg.name === 'stint') return pkg.version;
+    } catch {
+      // not at this level; try the next one up
+    }
+  }
+  return 'unknown';
+}
+
+export function buildProgram(): Command {
+  const program = new Command('stint')
+    .description('durable jobs and workflows for TypeScript')
+    .version(version())
+    .option(
+      '--database <url>',
+      'SQLite file path or sqlite: URL (env STINT_DATABASE_URL; default .stint/stint.db)',
+    )
+    .option('--json', 'machine-readable output')
+    .showHelpAfterError('(run stint --help for usage)')
+    .exitOverride();
+  const globals = () => program.opts<GlobalOptions>();
+  devCommand(program, globals);
+  workerCommand(program, globals);
+  submitCommand(program, globals);
+  jobsCommands(program, globals);
+  logsCommand(program, globals);
+  migrateCommand(program, globals);
+  for (const cmd of program.commands) {
+    cmd.exitOverride();
+    for (const sub of cmd.commands) sub.exitOverride();
+  }
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      return;
+    }
+    if (err instanceof StintError) {
+      console.error(`stint: ${err.message}`);
+      process.exitCode = err.code === 'VALIDATION' ? EXIT.usage : EXIT.failed;
+      return;
+    }
+    console.error(`stint: ${(err as Error).stack ?? String(err)}`);
+    process.exitCode = EXIT.failed;
+  }
+}
