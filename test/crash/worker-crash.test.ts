@@ -1,0 +1,195 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createClient, createSqliteStore } from '../../src/index.js';
+import { ledger, waitForFile } from '../fixtures/ledger-tasks.js';
+import { tempDbPath, tempDir } from '../helpers.js';
+import { spawnFixture } from '../processes.js';
+
+const dir = tempDir();
+
+function readLedger(file: string): string[] {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+describe('a worker killed mid-job', () => {
+  it('has its job run again elsewhere after the lease expires (SIGKILL)', async () => {
+    const db = tempDbPath(dir);
+    const ledgerFile = join(dir, 'ledger-kill.txt');
+    const release = join(dir, 'release-kill');
+    const store = createSqliteStore({ path: db });
+    const client = createClient({ store, tasks: [waitForFile] });
+    try {
+      const first = spawnFixture('worker-child.ts', [db], {
+        STINT_LEDGER: ledgerFile,
+        STINT_LEASE_MS: '1000',
+      });
+      await first.waitFor(/^ready$/);
+      const handle = await client.submit(waitForFile, { file: release });
+      await first.waitFor(/^started /);
+      first.process.kill('SIGKILL');
+      await first.exited;
+
+      writeFileSync(release, '');
+      const second = spawnFixture('worker-child.ts', [db], {
+        STINT_LEDGER: ledgerFile,
+        STINT_LEASE_MS: '1000',
+      });
+      const result = await handle.result({ timeout: '20s' });
+      expect(result).toMatchObject({ attempt: 2, pid: second.process.pid });
+      const job = await handle.get();
+      expect(job.state).toBe('succeeded');
+      const types = (await client.events(handle.id)).map((e) => e.type);
+      expect(types).toEqual([
+        'created',
+        'started',
+        'lease_expired',
+        'retry_scheduled',
+        'started',
+        'succeeded',
+      ]);
+      expect(readLedger(ledgerFile)).toEqual([`${handle.id} 2`]);
+      second.process.kill('SIGTERM');
+      await second.exited;
+    } finally {
+      await client.close();
+      await store.close();
+    }
+  });
+
+  it("rejects the first attempt's late completion after another worker took over (SIGSTOP, then SIGCONT)", async () => {
+    const db = tempDbPath(dir);
+    const ledgerFile = join(dir, 'ledger-stop.txt');
+    const release = join(dir, 'release-stop');
+    const store = createSqliteStore({ path: db });
+    const client = createClient({ store, tasks: [waitForFile] });
+    try {
+      const first = spawnFixture('worker-child.ts', [db], {
+        STINT_LEDGER: ledgerFile,
+        STINT_LEASE_MS: '1000',
+      });
+      await first.waitFor(/^ready$/);
+      const handle = await client.submit(waitForFile, { file: release });
+      await first.waitFor(/^started /);
+      first.process.kill('SIGSTOP'); // frozen: no heartbeats, the handler still holds the job
+
+      const second = spawnFixture('worker-child.ts', [db], {
+        STINT_LEDGER: ledgerFile,
+        STINT_LEASE_MS: '1000',
+      });
+      await second.waitFor(/^started \d+ 2$/);
+      writeFileSync(release, '');
+      expect(await handle.result({ timeout: '20s' })).toMatchObject({ attempt: 2, pid: second.process.pid });
+
+      // Wake the first worker: its handler finishes and reports attempt 1, which must be rejected.
+      first.process.kill('SIGCONT');
+      const deadline = Date.now() + 15_000;
+      while (!(await client.events(handle.id)).some((e) => e.type === 'stale_completion')) {
+        if (Date.now() > deadline) throw new Error('the late completion of attempt 1 never arrived');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const job = await handle.get();
+      expect(job).toMatchObject({ state: 'succeeded', attempt: 2, output: { attempt: 2 } });
+      const events = await client.events(handle.id);
+      expect(events.filter((e) => e.type === 'succeeded')).toHaveLength(1);
+      expect(events.find((e) => e.type === 'stale_completion')).toMatchObject({
+        attempt: 1,
+        detail: { currentAttempt: 2 },
+      });
+      for (const child of [first, second]) {
+        child.process.kill('SIGTERM');
+        await child.exited;
+      }
+    } finally {
+      await client.close();
+      await store.close();
+    }
+  });
+});
+
+describe('no loss, no double completion', () => {
+  it('2 submitters and 2 workers share one file; 10,000 jobs survive 3 random SIGKILLs', async () => {
+    const db = tempDbPath(dir);
+    const ledgerFile = join(dir, 'ledger-chaos.txt');
+    const total = 10_000;
+    const env = { STINT_LEDGER: ledgerFile, STINT_LEASE_MS: '1000', STINT_CONCURRENCY: '20' };
+    const workers = [spawnFixture('worker-child.ts', [db], env), spawnFixture('worker-child.ts', [db], env)];
+    await Promise.all(workers.map((w) => w.waitFor(/^ready$/)));
+    const submitters = [
+      spawnFixture('submitter-child.ts', [db, String(total / 2), '50']),
+      spawnFixture('submitter-child.ts', [db, String(total / 2), '1']),
+    ];
+
+    const store = createSqliteStore({ path: db });
+    try {
+      const count = (state: string) => store.listJobs({ state: state as 'succeeded', limit: 1000 });
+      // Three kills at random moments while work is in flight, each victim restarted.
+      for (let kill = 0; kill < 3; kill++) {
+        await new Promise((r) => setTimeout(r, 300 + Math.random() * 700));
+        const victim = Math.floor(Math.random() * workers.length);
+        const old = workers[victim]!;
+        old.process.kill('SIGKILL');
+        await old.exited;
+        workers[victim] = spawnFixture('worker-child.ts', [db], env);
+        await workers[victim]!.waitFor(/^ready$/);
+      }
+      await Promise.all(submitters.map((s) => s.waitFor(/^done /, 60_000)));
+
+      const deadline = Date.now() + 90_000;
+      for (;;) {
+        const unfinished = (await count('pending')).jobs.length + (await count('running')).jobs.length;
+        if (unfinished === 0) break;
+        if (Date.now() > deadline) throw new Error(`${unfinished}+ jobs still unfinished`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+
+      // Every job succeeded, once, by its final attempt, and that attempt is in the ledger exactly once.
+      const jobs = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.listJobs({ limit: 1000, ...(cursor ? { cursor } : {}) });
+        jobs.push(...page.jobs);
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      expect(jobs).toHaveLength(total);
+      expect(jobs.filter((j) => j.state !== 'succeeded')).toEqual([]);
+
+      const entries = readLedger(ledgerFile);
+      const byJob = new Map<string, number[]>();
+      for (const line of entries) {
+        const [id, attempt] = line.split(' ');
+        byJob.set(id!, [...(byJob.get(id!) ?? []), Number(attempt)]);
+      }
+      for (const job of jobs) {
+        const attempts = byJob.get(job.id) ?? [];
+        expect(
+          attempts.filter((a) => a === job.attempt),
+          `job ${job.id} final attempt in ledger`,
+        ).toHaveLength(1);
+        expect(Math.max(...attempts), `job ${job.id}: no attempt ran after the final one`).toBe(job.attempt);
+        expect(new Set(attempts).size, `job ${job.id}: each attempt completed at most once`).toBe(
+          attempts.length,
+        );
+      }
+      const retried = jobs.filter((j) => j.attempt > 1);
+      // The kills landed on jobs in flight (else this test proves nothing).
+      expect(retried.length).toBeGreaterThan(0);
+      const sample = retried.slice(0, 50);
+      for (const job of sample) {
+        const succeeded = (await store.getJobEvents(job.id)).filter((e) => e.type === 'succeeded');
+        expect(succeeded).toHaveLength(1);
+        expect(succeeded[0]!.attempt).toBe(job.attempt);
+      }
+    } finally {
+      for (const w of workers) {
+        w.process.kill('SIGTERM');
+        await w.exited;
+      }
+      await store.close();
+    }
+  }, 180_000);
+});
