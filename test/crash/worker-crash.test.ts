@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createClient, createSqliteStore } from '../../src/index.js';
-import { ledger, waitForFile } from '../fixtures/ledger-tasks.js';
+import { waitForFile } from '../fixtures/ledger-tasks.js';
 import { tempDbPath, tempDir } from '../helpers.js';
 import { spawnFixture } from '../processes.js';
 
