@@ -128,6 +128,14 @@ export function createWorker(options: WorkerOptions): Worker {
     const task = o.tasks.get(job.task);
     const controller = new AbortController();
     const entry: Active = { job, controller, executing: true, logLines: 0 };
+    const previous = active.get(job.id);
+    if (previous) {
+      // We hold an older attempt of this job: its lease expired and the job came back to us.
+      if (previous.executing)
+        previous.controller.abort(
+          new LeaseLostError(`job ${job.id}: attempt ${previous.job.attempt} was superseded`),
+        );
+    }
     active.set(job.id, entry);
     executing++;
     if (!task) {
@@ -187,7 +195,7 @@ export function createWorker(options: WorkerOptions): Worker {
     entry.executing = false;
     executing--;
     if (completion) reporter.complete(completion);
-    else active.delete(entry.job.id);
+    else if (active.get(entry.job.id) === entry) active.delete(entry.job.id);
     wake();
   }
 

@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
 import {
@@ -288,6 +289,77 @@ describe('logs and progress', () => {
       'log truncated: more than 5 lines in this attempt',
     ]);
     expect(logs[0]).toMatchObject({ level: 'info', attempt: 1, fields: { step: 1 } });
+  });
+});
+
+describe('leases', () => {
+  it('aborts a handler whose lease was lost, drops its completion, and runs the next attempt', async () => {
+    const reasons: string[] = [];
+    const holder = defineTask({
+      name: 'holder',
+      input: z.object({}),
+      retry: { maxAttempts: 3, backoff: '1ms' },
+      run: (ctx) =>
+        ctx.attempt > 1
+          ? `attempt ${ctx.attempt}`
+          : new Promise((_resolve, reject) => {
+              ctx.signal.addEventListener('abort', () => {
+                reasons.push((ctx.signal.reason as Error).name);
+                reject(ctx.signal.reason);
+              });
+            }),
+    });
+    const { store, client, worker } = setup([holder], {
+      leaseDuration: 5000,
+      heartbeatInterval: 50,
+      coordinator: false,
+    });
+    await worker.start();
+    const h = await client.submit(holder, {});
+    while ((await h.status()) !== 'running') await new Promise((r) => setTimeout(r, 5));
+    // Forge an expired lease (as if this worker had stalled), then sweep it as the coordinator would.
+    const raw = new Database(store.description.slice('sqlite:'.length));
+    raw.prepare('UPDATE jobs SET lease_expires_at = 0 WHERE id = ?').run(Number(h.id));
+    raw.close();
+    await store.expireLeases({ limit: 10, decide: () => 0 });
+    expect(await h.result({ timeout: '10s' })).toBe('attempt 2');
+    expect(reasons).toEqual(['LeaseLostError']);
+    const types = (await client.events(h.id)).map((e) => e.type);
+    expect(types).toEqual(['created', 'started', 'lease_expired', 'retry_scheduled', 'started', 'succeeded']);
+  });
+
+  it('learns of a lost lease at the next heartbeat', async () => {
+    const reasons: string[] = [];
+    const holder = defineTask({
+      name: 'holder2',
+      input: z.object({}),
+      run: (ctx) =>
+        new Promise((_resolve, reject) => {
+          ctx.signal.addEventListener('abort', () => {
+            reasons.push((ctx.signal.reason as Error).name);
+            reject(ctx.signal.reason);
+          });
+        }),
+    });
+    const { store, client, worker } = setup([holder], {
+      leaseDuration: 5000,
+      heartbeatInterval: 50,
+      coordinator: false,
+    });
+    await worker.start();
+    const h = await client.submit(holder, {});
+    while ((await h.status()) !== 'running') await new Promise((r) => setTimeout(r, 5));
+    const raw = new Database(store.description.slice('sqlite:'.length));
+    raw.prepare('UPDATE jobs SET lease_expires_at = 0 WHERE id = ?').run(Number(h.id));
+    raw.close();
+    await store.expireLeases({ limit: 10, decide: () => 3_600_000 }); // next attempt in an hour
+    while (reasons.length === 0) await new Promise((r) => setTimeout(r, 10));
+    expect(reasons).toEqual(['LeaseLostError']);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(worker.running).toBe(0);
+    const types = (await client.events(h.id)).map((e) => e.type);
+    expect(types).toEqual(['created', 'started', 'lease_expired', 'retry_scheduled']);
+    await h.cancel();
   });
 });
 
