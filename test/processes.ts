@@ -1,8 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll } from 'vitest';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+/** tsx's loader by absolute URL, so a child may run in any working directory. */
+export const TSX_LOADER = pathToFileURL(
+  createRequire(import.meta.url)
+    .resolve('tsx/package.json')
+    .replace(/package\.json$/, 'dist/loader.mjs'),
+).href;
 const children = new Set<ChildProcess>();
 
 afterAll(() => {
@@ -19,12 +27,21 @@ export interface Child {
 }
 
 /** Runs a TypeScript fixture in a child Node process (through tsx); killed after the test file if still alive. */
-export function spawnFixture(fixture: string, args: string[], env: Record<string, string> = {}): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', `test/fixtures/${fixture}`, ...args], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export function spawnFixture(
+  fixture: string,
+  args: string[],
+  env: Record<string, string> = {},
+  options: { cwd?: string } = {},
+): Child {
+  const child = spawn(
+    process.execPath,
+    ['--import', TSX_LOADER, join(root, 'test/fixtures', fixture), ...args],
+    {
+      cwd: options.cwd ?? root,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   children.add(child);
   const lines: string[] = [];
   const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
