@@ -5,7 +5,7 @@ import type { ClaimedJob, LogLevel } from '../core/job.js';
 import { trackResource } from '../internal/resources.js';
 import { openStore } from '../store/open.js';
 import type { Completion, CompletionResult, StoreNotification } from '../store/types.js';
-import { execute } from './execute.js';
+import { type AttemptControl, execute } from './execute.js';
 import { resolveWorkerOptions, type WorkerOptions } from './options.js';
 import { createReporter } from './reporter.js';
 
@@ -31,10 +31,9 @@ export interface Worker {
 
 interface Active {
   job: ClaimedJob;
-  controller: AbortController;
+  control: AttemptControl;
   /** Still executing (holds a concurrency slot); false once its completion is queued. */
   executing: boolean;
-  logLines: number;
 }
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -109,7 +108,7 @@ export function createWorker(options: WorkerOptions): Worker {
 
   function abortJob(id: string, reason: Error): void {
     const a = active.get(id);
-    if (a?.executing && !a.controller.signal.aborted) a.controller.abort(reason);
+    if (a?.executing) a.control.abort(reason);
   }
 
   async function renew(jobs: { id: string; attempt: number }[]): Promise<void> {
@@ -126,33 +125,31 @@ export function createWorker(options: WorkerOptions): Worker {
 
   function startJob(job: ClaimedJob): void {
     const task = o.tasks.get(job.task);
-    const controller = new AbortController();
-    const entry: Active = { job, controller, executing: true, logLines: 0 };
     const previous = active.get(job.id);
-    if (previous) {
-      // We hold an older attempt of this job: its lease expired and the job came back to us.
-      if (previous.executing)
-        previous.controller.abort(
-          new LeaseLostError(`job ${job.id}: attempt ${previous.job.attempt} was superseded`),
-        );
+    // We hold an older attempt of this job: its lease expired and the job came back to us.
+    if (previous?.executing) {
+      previous.control.abort(
+        new LeaseLostError(`job ${job.id}: attempt ${previous.job.attempt} was superseded`),
+      );
     }
-    active.set(job.id, entry);
     executing++;
     if (!task) {
       // Cannot happen: claims filter by task name. Hand it back rather than guess.
-      finishJob(entry, {
+      reporter.complete({
         id: job.id,
         attempt: job.attempt,
         workerId: o.id,
         outcome: 'released',
         reason: 'no handler',
       });
+      executing--;
       return;
     }
+    let logLines = 0;
     const log = (level: LogLevel, message: string, fields?: Record<string, unknown>) => {
-      entry.logLines++;
-      if (entry.logLines > o.maxLogLines) {
-        if (entry.logLines === o.maxLogLines + 1) {
+      logLines++;
+      if (logLines > o.maxLogLines) {
+        if (logLines === o.maxLogLines + 1) {
           reporter.log({
             jobId: job.id,
             attempt: job.attempt,
@@ -173,16 +170,20 @@ export function createWorker(options: WorkerOptions): Worker {
         fields: fields ?? null,
       });
     };
-    execute(job, task, controller, {
+    const { control, done } = execute(job, task, {
       workerId: o.id,
       clock,
       log,
-      progress: (done, total) => reporter.progress({ jobId: job.id, attempt: job.attempt, done, total }),
+      progress: (doneCount, total) =>
+        reporter.progress({ jobId: job.id, attempt: job.attempt, done: doneCount, total }),
       heartbeat: async () => {
         await renew([{ id: job.id, attempt: job.attempt }]);
-        if (controller.signal.reason instanceof LeaseLostError) throw controller.signal.reason;
+        if (control.reason instanceof LeaseLostError) throw control.reason;
       },
-    }).then(
+    });
+    const entry: Active = { job, control, executing: true };
+    active.set(job.id, entry);
+    done.then(
       (completion) => finishJob(entry, completion),
       (err: unknown) => {
         logger.error({ err, jobId: job.id }, 'stint: internal error running a job');

@@ -80,6 +80,32 @@ export function describeStoreConformance(
         expect(events[1]).toMatchObject({ attempt: 1, workerId: 'w1' });
       });
 
+      it('inserts a mixed batch in order: runs sharing a template, other jobs, and dedup keys', async () => {
+        const shared = job({ priority: 2 });
+        const [held] = await store.insertJobs([job({ dedup: { key: 'k', windowMs: null }, input: 'held' })]);
+        const batch = [
+          { ...shared, input: 1 },
+          { ...shared, input: 2 },
+          job({ input: 3, queue: 'other' }),
+          job({ input: 4, dedup: { key: 'k', windowMs: null } }),
+          { ...shared, input: 5 },
+          { ...shared, input: 6 },
+          { ...shared, input: 7 },
+        ];
+        const res = await store.insertJobs(batch);
+        expect(res.map((r) => r.created)).toEqual([true, true, true, false, true, true, true]);
+        expect(res[3]!.id).toBe(held!.id);
+        const inputs = await Promise.all(res.map(async (r) => (await store.getJob(r.id))!.input));
+        expect(inputs).toEqual([1, 2, 3, 'held', 5, 6, 7]);
+        expect((await store.getJob(res[4]!.id))!).toMatchObject({
+          priority: 2,
+          maxAttempts: 3,
+          state: 'pending',
+        });
+        const ids = res.filter((r) => r.created).map((r) => Number(r.id));
+        expect([...ids].sort((a, b) => a - b)).toEqual(ids);
+      });
+
       it('returns nothing for unknown ids and rejects operations on them', async () => {
         expect(await store.getJob('999999')).toBeNull();
         expect(await store.getJob('not-an-id')).toBeNull();

@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { createClient, createSqliteStore } from '../../src/index.js';
 import { waitForFile } from '../fixtures/ledger-tasks.js';
@@ -68,14 +69,21 @@ describe('a worker killed mid-job', () => {
     const store = createSqliteStore({ path: db });
     const client = createClient({ store, tasks: [waitForFile] });
     try {
+      // A long lease and heartbeat, so that once woken, the first worker's handler reports before
+      // its next heartbeat could tell it the lease is gone (which would drop the result instead).
       const first = spawnFixture('worker-child.ts', [db], {
         STINT_LEDGER: ledgerFile,
-        STINT_LEASE_MS: '1000',
+        STINT_LEASE_MS: '30000',
+        STINT_HEARTBEAT_MS: '20000',
       });
       await first.waitFor(/^ready$/);
       const handle = await client.submit(waitForFile, { file: release });
       await first.waitFor(/^started /);
-      first.process.kill('SIGSTOP'); // frozen: no heartbeats, the handler still holds the job
+      first.process.kill('SIGSTOP'); // frozen: the handler still holds the job
+      // As if the frozen worker had been silent past its lease (forged rather than waited for).
+      const raw = new Database(db);
+      raw.prepare('UPDATE jobs SET lease_expires_at = 0 WHERE id = ?').run(Number(handle.id));
+      raw.close();
 
       const second = spawnFixture('worker-child.ts', [db], {
         STINT_LEDGER: ledgerFile,

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { createClient } from '../../client/client.js';
 import { NotFoundError, ValidationError } from '../../core/errors.js';
-import { JOB_STATES, type JobState } from '../../core/job.js';
+import { isFinished, JOB_STATES, type JobState } from '../../core/job.js';
 import { EXIT, type GlobalOptions, printJson, withStore } from '../context.js';
 import { colourState, dim, JOB_HEADERS, jobDetails, jobRow, logLine, table } from '../format.js';
 
@@ -149,14 +149,20 @@ export function logsCommand(program: Command, globals: Globals): void {
       const g = globals();
       await withStore(g, async (store) => {
         let after = 0;
+        const printNew = async () => {
+          for (;;) {
+            const lines = await store.getJobLogs(id, { afterId: after, limit: 1000 });
+            for (const l of lines) console.log(g.json ? JSON.stringify(l) : logLine(l));
+            after = lines.at(-1)?.id ?? after;
+            if (lines.length < 1000) return;
+          }
+        };
         for (;;) {
-          const lines = await store.getJobLogs(id, { afterId: after, limit: 1000 });
-          for (const l of lines) console.log(g.json ? JSON.stringify(l) : logLine(l));
-          after = lines.at(-1)?.id ?? after;
-          if (lines.length === 1000) continue;
+          // Read the state first: lines written before it finished are then all visible below.
           const job = await store.getJob(id);
           if (!job) throw new NotFoundError('JOB_NOT_FOUND', `job ${id} does not exist`);
-          if (!opts.follow || ['succeeded', 'failed', 'cancelled'].includes(job.state)) break;
+          await printNew();
+          if (!opts.follow || isFinished(job.state)) break;
           await new Promise((r) => setTimeout(r, 250));
         }
       });

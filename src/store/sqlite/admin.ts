@@ -56,6 +56,7 @@ export function retryJob(ctx: WriteContext, id: string): JobRecord {
     throw new ConflictError(`job ${id} is ${row.state}; only failed or cancelled jobs can be retried`);
   }
   const now = ctx.now();
+  ctx.stmts.keepStartEventOfFinished.run(row.id);
   ctx.stmts.retryFinished.run(now, row.id);
   ctx.stmts.insertEvent.run(
     row.id,

@@ -11,6 +11,7 @@ import type { StoreListener, StoreNotification } from '../types.js';
  *   fallback (a file system without change events never strands a job).
  */
 const channels = new Map<string, Set<StoreListener>>();
+const RECHECK_MS = 2;
 
 export function publish(key: string, notification: StoreNotification): void {
   const listeners = channels.get(key);
@@ -34,7 +35,13 @@ export function createSubscriptions(
   let lastVersion = 0;
   let checkScheduled = false;
 
-  const check = () => {
+  let recheck: NodeJS.Timeout | null = null;
+
+  /**
+   * Another process appends its WAL frames before its commit becomes visible, and the commit
+   * itself raises no file event; so a check that sees no change looks once more shortly after.
+   */
+  const check = (isRecheck = false) => {
     checkScheduled = false;
     if (mine.size === 0) return;
     let version: number;
@@ -44,7 +51,15 @@ export function createSubscriptions(
       onError(err);
       return;
     }
-    if (version === lastVersion) return;
+    if (version === lastVersion) {
+      if (!isRecheck && recheck === null) {
+        recheck = setTimeout(() => {
+          recheck = null;
+          check(true);
+        }, RECHECK_MS);
+      }
+      return;
+    }
     lastVersion = version;
     for (const listener of mine) listener({ type: 'changed' });
   };
@@ -64,6 +79,8 @@ export function createSubscriptions(
   const stopWatching = () => {
     watcher?.close();
     watcher = null;
+    if (recheck) clearTimeout(recheck);
+    recheck = null;
   };
 
   return {

@@ -26,7 +26,11 @@ export interface JobRow {
   finished_at: number | null;
   attempt: number;
   attempt_base: number;
-  retry: string;
+  max_attempts: number;
+  backoff_ms: number;
+  backoff_factor: number;
+  backoff_max_ms: number;
+  backoff_jitter: number;
   timeout_ms: number | null;
   worker_id: string | null;
   lease_expires_at: number | null;
@@ -46,7 +50,11 @@ export type ClaimRow = Pick<
   | 'priority'
   | 'attempt'
   | 'attempt_base'
-  | 'retry'
+  | 'max_attempts'
+  | 'backoff_ms'
+  | 'backoff_factor'
+  | 'backoff_max_ms'
+  | 'backoff_jitter'
   | 'timeout_ms'
   | 'metadata'
   | 'created_at'
@@ -88,7 +96,7 @@ export function toJobRecord(row: JobRow): JobRecord {
     startedAt: row.started_at,
     finishedAt: row.finished_at,
     attempt: row.attempt,
-    maxAttempts: (JSON.parse(row.retry) as RetryPolicy).maxAttempts,
+    maxAttempts: row.max_attempts,
     timeoutMs: row.timeout_ms,
     workerId: row.worker_id,
     leaseExpiresAt: row.lease_expires_at,
@@ -97,6 +105,26 @@ export function toJobRecord(row: JobRow): JobRecord {
     metadata: parse(row.metadata) as Record<string, unknown> | null,
     dedupKey: row.dedup_key,
   };
+}
+
+export type RetryColumns = Pick<
+  JobRow,
+  'max_attempts' | 'backoff_ms' | 'backoff_factor' | 'backoff_max_ms' | 'backoff_jitter'
+>;
+
+export function toRetryPolicy(row: RetryColumns): RetryPolicy {
+  return {
+    maxAttempts: row.max_attempts,
+    baseMs: row.backoff_ms,
+    factor: row.backoff_factor,
+    maxMs: row.backoff_max_ms,
+    jitter: row.backoff_jitter,
+  };
+}
+
+/** The retry policy as bound parameters, in column order. */
+export function retryParams(p: RetryPolicy): [number, number, number, number, number] {
+  return [p.maxAttempts, p.baseMs, p.factor, p.maxMs, p.jitter];
 }
 
 export function toClaimedJob(row: ClaimRow): ClaimedJob {
@@ -108,7 +136,7 @@ export function toClaimedJob(row: ClaimRow): ClaimedJob {
     priority: row.priority,
     attempt: row.attempt,
     attemptsUsed: row.attempt - row.attempt_base,
-    retry: JSON.parse(row.retry) as RetryPolicy,
+    retry: toRetryPolicy(row),
     timeoutMs: row.timeout_ms,
     metadata: parse(row.metadata) as Record<string, unknown> | null,
     createdAt: row.created_at,

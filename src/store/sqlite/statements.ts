@@ -5,9 +5,22 @@ import type Database from 'better-sqlite3';
  * lists its parameters. Values are always bound parameters; times are integer milliseconds.
  */
 const SQL = {
-  /** (task, queue, input, priority, run_at, created_at, retry, timeout_ms, metadata, dedup_key) */
-  insertJob: `INSERT INTO jobs (task, queue, state, input, priority, run_at, created_at, retry, timeout_ms, metadata, dedup_key)
-    VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)`,
+  /**
+   * (task, queue, input, priority, run_at, created_at, max_attempts, backoff_ms, backoff_factor,
+   *  backoff_max_ms, backoff_jitter, timeout_ms, metadata, dedup_key)
+   */
+  insertJob: `INSERT INTO jobs (task, queue, state, input, priority, run_at, created_at, max_attempts, backoff_ms,
+      backoff_factor, backoff_max_ms, backoff_jitter, timeout_ms, metadata, dedup_key)
+    VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+
+  /**
+   * (task, queue, priority, run_at, created_at, max_attempts, backoff_ms, backoff_factor, backoff_max_ms,
+   *  backoff_jitter, timeout_ms, metadata, inputs_json): one job per element of inputs_json, all else
+   * shared (what submitMany sends). Run inside the write transaction, rowids are consecutive.
+   */
+  insertJobsSharing: `INSERT INTO jobs (task, queue, state, input, priority, run_at, created_at, max_attempts, backoff_ms,
+      backoff_factor, backoff_max_ms, backoff_jitter, timeout_ms, metadata)
+    SELECT ?, ?, 'pending', value, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM json_each(?)`,
 
   /** (key) -> the key's holder and whether that job is still unfinished */
   dedupHolder: `SELECT d.job_id AS jobId, d.expires_at AS expiresAt, j.state AS state
@@ -24,7 +37,8 @@ const SQL = {
       SELECT id FROM jobs
       WHERE state = 'pending' AND queue = ? AND run_at <= ? AND task IN (SELECT value FROM json_each(?))
       ORDER BY priority DESC, run_at, id LIMIT ?)
-    RETURNING id, task, queue, input, priority, attempt, attempt_base, retry, timeout_ms, metadata, created_at`,
+    RETURNING id, task, queue, input, priority, attempt, attempt_base, max_attempts, backoff_ms, backoff_factor,
+      backoff_max_ms, backoff_jitter, timeout_ms, metadata, created_at`,
 
   /** (queue, now, tasks_json, limit) -> candidates of one queue, in claim order */
   candidatesOfQueue: `SELECT id, priority, run_at FROM jobs
@@ -35,22 +49,39 @@ const SQL = {
   claimByIds: `UPDATE jobs SET state = 'running', attempt = attempt + 1, worker_id = ?, started_at = ?,
       lease_expires_at = ?, progress_done = NULL, progress_total = NULL
     WHERE state = 'pending' AND id IN (SELECT value FROM json_each(?))
-    RETURNING id, task, queue, input, priority, attempt, attempt_base, retry, timeout_ms, metadata, created_at`,
+    RETURNING id, task, queue, input, priority, attempt, attempt_base, max_attempts, backoff_ms, backoff_factor,
+      backoff_max_ms, backoff_jitter, timeout_ms, metadata, created_at`,
 
   /** (job_id, at, type, attempt, worker_id, detail_json) */
   insertEvent:
     'INSERT INTO job_events (job_id, at, type, attempt, worker_id, detail) VALUES (?, ?, ?, ?, ?, ?)',
 
-  /** (output_json, now, id, attempt) */
-  succeed: `UPDATE jobs SET state = 'succeeded', output = ?, finished_at = ?, lease_expires_at = NULL
-    WHERE id = ? AND attempt = ? AND state = 'running'`,
+  /** (now, completions_json) -> ids applied. Elements: [id, attempt, output]. */
+  succeedBatch: `UPDATE jobs SET state = 'succeeded', output = nullif(c.output, 'null'), finished_at = ?,
+      lease_expires_at = NULL
+    FROM (SELECT value ->> 0 AS id, value ->> 1 AS attempt, value -> 2 AS output FROM json_each(?)) AS c
+    WHERE jobs.id = c.id AND jobs.attempt = c.attempt AND jobs.state = 'running'
+    RETURNING jobs.id`,
+
+  /**
+   * (id, attempt) -> records the start of a running attempt as an event, just before the row's
+   * started_at is cleared (see read.ts: while started_at is set, that start is read from the row).
+   */
+  keepStartEvent: `INSERT INTO job_events (job_id, at, type, attempt, worker_id)
+    SELECT id, started_at, 'started', attempt, worker_id FROM jobs
+    WHERE id = ? AND attempt = ? AND state = 'running' AND started_at IS NOT NULL`,
+
+  /** (id) -> the same, for a finished job about to be retried by hand */
+  keepStartEventOfFinished: `INSERT INTO job_events (job_id, at, type, attempt, worker_id)
+    SELECT id, started_at, 'started', attempt, worker_id FROM jobs WHERE id = ? AND started_at IS NOT NULL`,
 
   /** (error_json, now, id, attempt) */
   fail: `UPDATE jobs SET state = 'failed', error = ?, finished_at = ?, lease_expires_at = NULL
     WHERE id = ? AND attempt = ? AND state = 'running'`,
 
   /** (error_json, run_at, id, attempt) */
-  retryLater: `UPDATE jobs SET state = 'pending', error = ?, run_at = ?, lease_expires_at = NULL, worker_id = NULL
+  retryLater: `UPDATE jobs SET state = 'pending', error = ?, run_at = ?, lease_expires_at = NULL, worker_id = NULL,
+      started_at = NULL
     WHERE id = ? AND attempt = ? AND state = 'running'`,
 
   /** (error_json, now, id, attempt) */
@@ -59,7 +90,7 @@ const SQL = {
 
   /** (now, id, attempt): back to pending without using up an attempt */
   release: `UPDATE jobs SET state = 'pending', run_at = ?, attempt_base = attempt_base + 1,
-      lease_expires_at = NULL, worker_id = NULL
+      lease_expires_at = NULL, worker_id = NULL, started_at = NULL
     WHERE id = ? AND attempt = ? AND state = 'running'`,
 
   /** (id) */
@@ -77,7 +108,8 @@ const SQL = {
     RETURNING cancel_requested`,
 
   /** (now, limit) -> running jobs whose lease has expired */
-  expiredLeases: `SELECT id, attempt, attempt_base, retry, worker_id, cancel_requested, queue FROM jobs
+  expiredLeases: `SELECT id, attempt, attempt_base, max_attempts, backoff_ms, backoff_factor, backoff_max_ms,
+      backoff_jitter, worker_id, cancel_requested, queue FROM jobs
     WHERE state = 'running' AND lease_expires_at < ? ORDER BY lease_expires_at LIMIT ?`,
 
   /** (id) */

@@ -13,7 +13,14 @@ import type {
   NewJob,
   StoreNotification,
 } from '../types.js';
-import { type ClaimRow, toClaimedJob, toRowId } from './rows.js';
+import {
+  type ClaimRow,
+  type RetryColumns,
+  retryParams,
+  toClaimedJob,
+  toRetryPolicy,
+  toRowId,
+} from './rows.js';
 import type { Statements } from './statements.js';
 
 /** What the write operations need: statements, the time, and a way to announce changes after commit. */
@@ -39,48 +46,109 @@ function event(
   ctx.stmts.insertEvent.run(jobId, at, type, attempt, workerId, json(detail));
 }
 
+/** True when two jobs differ only in their input: they can share one insert statement. */
+function sameTemplate(a: NewJob, b: NewJob): boolean {
+  return (
+    a.task === b.task &&
+    a.queue === b.queue &&
+    a.priority === b.priority &&
+    a.runAt === b.runAt &&
+    a.delayMs === b.delayMs &&
+    a.timeoutMs === b.timeoutMs &&
+    a.metadata === b.metadata &&
+    (a.retry === b.retry || JSON.stringify(a.retry) === JSON.stringify(b.retry))
+  );
+}
+
+/**
+ * Inserts jobs that share everything but their input with one statement over a JSON array of
+ * inputs. Inside the write transaction nothing else inserts, so the new rowids are consecutive
+ * and end at lastInsertRowid.
+ */
+function insertSharing(ctx: WriteContext, jobs: readonly NewJob[], now: number): string[] {
+  const first = jobs[0] as NewJob;
+  const inputs = `[${jobs.map((j) => JSON.stringify(j.input ?? null)).join(',')}]`;
+  const result = ctx.stmts.insertJobsSharing.run(
+    first.task,
+    first.queue,
+    first.priority,
+    first.runAt ?? now + (first.delayMs ?? 0),
+    now,
+    ...retryParams(first.retry),
+    first.timeoutMs,
+    json(first.metadata),
+    inputs,
+  );
+  if (result.changes !== jobs.length) throw new Error(`inserted ${result.changes} of ${jobs.length} jobs`);
+  const last = Number(result.lastInsertRowid);
+  return jobs.map((_, i) => String(last - jobs.length + 1 + i));
+}
+
+function insertOne(ctx: WriteContext, job: NewJob, now: number, runAt: number): number {
+  const result = ctx.stmts.insertJob.run(
+    job.task,
+    job.queue,
+    JSON.stringify(job.input ?? null),
+    job.priority,
+    runAt,
+    now,
+    ...retryParams(job.retry),
+    job.timeoutMs,
+    json(job.metadata),
+    job.dedup?.key ?? null,
+  );
+  return Number(result.lastInsertRowid);
+}
+
+/** The id of the job holding `key`, when its hold is still live. */
+function dedupHolder(ctx: WriteContext, key: string, now: number): string | null {
+  const holder = ctx.stmts.dedupHolder.get(key) as
+    | { jobId: number; expiresAt: number | null; state: string | null }
+    | undefined;
+  if (!holder || holder.state === null) return null;
+  const live =
+    holder.expiresAt === null
+      ? holder.state === 'pending' || holder.state === 'running'
+      : holder.expiresAt > now;
+  return live ? String(holder.jobId) : null;
+}
+
 export function insertJobs(ctx: WriteContext, jobs: readonly NewJob[]): InsertedJob[] {
   const now = ctx.now();
   const out: InsertedJob[] = [];
   const queues = new Set<string>();
   let earliest = Number.POSITIVE_INFINITY;
-  for (const job of jobs) {
+  for (let i = 0; i < jobs.length; ) {
+    const job = jobs[i] as NewJob;
+    const runAt = job.runAt ?? now + (job.delayMs ?? 0);
     if (job.dedup) {
-      const holder = ctx.stmts.dedupHolder.get(job.dedup.key) as
-        | { jobId: number; expiresAt: number | null; state: string | null }
-        | undefined;
-      if (holder && holder.state !== null) {
-        const live =
-          holder.expiresAt === null
-            ? holder.state === 'pending' || holder.state === 'running'
-            : holder.expiresAt > now;
-        if (live) {
-          out.push({ id: String(holder.jobId), created: false });
-          continue;
-        }
+      const held = dedupHolder(ctx, job.dedup.key, now);
+      if (held !== null) {
+        out.push({ id: held, created: false });
+        i++;
+        continue;
       }
     }
-    const runAt = job.runAt ?? now + (job.delayMs ?? 0);
-    const result = ctx.stmts.insertJob.run(
-      job.task,
-      job.queue,
-      JSON.stringify(job.input ?? null),
-      job.priority,
-      runAt,
-      now,
-      JSON.stringify(job.retry),
-      job.timeoutMs,
-      json(job.metadata),
-      job.dedup?.key ?? null,
-    );
-    const id = Number(result.lastInsertRowid);
-    if (job.dedup) {
-      const expires = job.dedup.windowMs === null ? null : now + job.dedup.windowMs;
-      ctx.stmts.upsertDedup.run(job.dedup.key, id, expires);
-    }
     queues.add(job.queue);
-    if (runAt < earliest) earliest = runAt;
-    out.push({ id: String(id), created: true });
+    earliest = Math.min(earliest, runAt);
+    // A run of jobs that differ only in input goes in one statement.
+    let end = i + 1;
+    if (!job.dedup)
+      while (end < jobs.length && !jobs[end]?.dedup && sameTemplate(job, jobs[end] as NewJob)) end++;
+    if (end - i > 1) {
+      for (const id of insertSharing(ctx, jobs.slice(i, end), now)) out.push({ id, created: true });
+    } else {
+      const id = insertOne(ctx, job, now, runAt);
+      if (job.dedup) {
+        ctx.stmts.upsertDedup.run(
+          job.dedup.key,
+          id,
+          job.dedup.windowMs === null ? null : now + job.dedup.windowMs,
+        );
+      }
+      out.push({ id: String(id), created: true });
+    }
+    i = end;
   }
   if (queues.size > 0) ctx.announce({ type: 'jobs-available', queues: [...queues], earliestRunAt: earliest });
   return out;
@@ -118,8 +186,8 @@ export function claimJobs(ctx: WriteContext, req: ClaimRequest): ClaimedJob[] {
     if (ids.length === 0) return [];
     rows = ctx.stmts.claimByIds.all(req.workerId, now, now + req.leaseMs, JSON.stringify(ids)) as ClaimRow[];
   }
+  // The start of each attempt is read from the row (started_at, worker_id) until the attempt ends.
   const claimed = rows.map(toClaimedJob);
-  for (const job of claimed) event(ctx, job.id, now, 'started', job.attempt, req.workerId);
   claimed.sort((a, b) => b.priority - a.priority || Number(a.id) - Number(b.id));
   return claimed;
 }
@@ -128,13 +196,17 @@ function cancelledError(reason: string): SerializedError {
   return { name: 'JobCancelledError', code: 'JOB_CANCELLED', message: reason };
 }
 
-function applyCompletion(ctx: WriteContext, c: Completion, now: number): boolean {
+/**
+ * Applies one completion other than success (those are batched in completeJobs), fenced by attempt.
+ * Where the job goes back to pending, the attempt's start moves from the row to the events first.
+ */
+function applyCompletion(
+  ctx: WriteContext,
+  c: Exclude<Completion, { outcome: 'succeeded' }>,
+  now: number,
+): boolean {
   const { stmts } = ctx;
   switch (c.outcome) {
-    case 'succeeded':
-      if (stmts.succeed.run(json(c.output), now, c.id, c.attempt).changes === 0) return false;
-      event(ctx, c.id, now, 'succeeded', c.attempt, c.workerId);
-      return true;
     case 'failed': {
       const error = JSON.stringify(c.error);
       if (c.retryDelayMs === null) {
@@ -142,6 +214,7 @@ function applyCompletion(ctx: WriteContext, c: Completion, now: number): boolean
         event(ctx, c.id, now, 'failed', c.attempt, c.workerId, { error: summarize(c.error) });
       } else {
         const runAt = now + c.retryDelayMs;
+        stmts.keepStartEvent.run(c.id, c.attempt);
         if (stmts.retryLater.run(error, runAt, c.id, c.attempt).changes === 0) return false;
         event(ctx, c.id, now, 'retry_scheduled', c.attempt, c.workerId, {
           error: summarize(c.error),
@@ -159,6 +232,7 @@ function applyCompletion(ctx: WriteContext, c: Completion, now: number): boolean
       event(ctx, c.id, now, 'cancelled', c.attempt, c.workerId, { reason: c.reason });
       return true;
     case 'released':
+      stmts.keepStartEvent.run(c.id, c.attempt);
       if (stmts.release.run(now, c.id, c.attempt).changes === 0) return false;
       event(ctx, c.id, now, 'released', c.attempt, c.workerId, { reason: c.reason });
       return true;
@@ -179,12 +253,20 @@ export function completeJobs(ctx: WriteContext, batch: CompletionBatch): Complet
   }
   for (const p of batch.progress ?? []) stmts.setProgress.run(p.done, p.total, p.jobId, p.attempt);
 
+  const successes = batch.completions.filter((c) => c.outcome === 'succeeded');
+  const succeeded = new Set<string>();
+  if (successes.length > 0) {
+    const rows = successes.map((c) => `[${Number(c.id)},${c.attempt},${JSON.stringify(c.output ?? null)}]`);
+    for (const r of stmts.succeedBatch.all(now, `[${rows.join(',')}]`) as { id: number }[])
+      succeeded.add(String(r.id));
+  }
+
   const results: CompletionResult[] = [];
   const finished: string[] = [];
   const requeued = new Set<string>();
   let earliest = Number.POSITIVE_INFINITY;
   for (const c of batch.completions) {
-    if (applyCompletion(ctx, c, now)) {
+    if (c.outcome === 'succeeded' ? succeeded.has(c.id) : applyCompletion(ctx, c, now)) {
       if (
         c.outcome === 'succeeded' ||
         c.outcome === 'cancelled' ||
@@ -230,11 +312,10 @@ export function extendLeases(ctx: WriteContext, req: ExtendLeasesRequest): Exten
   return { lost, cancelRequested };
 }
 
-interface ExpiredRow {
+interface ExpiredRow extends RetryColumns {
   id: number;
   attempt: number;
   attempt_base: number;
-  retry: string;
   worker_id: string | null;
   cancel_requested: number;
   queue: string;
@@ -265,7 +346,7 @@ export function expireLeases(ctx: WriteContext, req: ExpireLeasesRequest): numbe
     }
     const retryDelayMs = req.decide({
       attemptsUsed: row.attempt - row.attempt_base,
-      retry: JSON.parse(row.retry) as RetryPolicy,
+      retry: toRetryPolicy(row),
     });
     applyCompletion(ctx, { id, attempt: row.attempt, workerId, outcome: 'failed', error, retryDelayMs }, now);
     if (retryDelayMs === null) finished.push(id);
