@@ -20,6 +20,14 @@ export interface Store {
   claimJobs(request: ClaimRequest): Promise<ClaimedJob[]>;
   /** Applies completions fenced by attempt (stale ones are rejected and recorded), plus logs and progress. */
   completeJobs(batch: CompletionBatch): Promise<CompletionResult[]>;
+  /**
+   * `completeJobs` then `claimJobs` in one transaction: a busy worker reports what finished and
+   * takes its next jobs with one commit.
+   */
+  completeAndClaim(
+    batch: CompletionBatch,
+    request: ClaimRequest,
+  ): Promise<{ results: CompletionResult[]; jobs: ClaimedJob[] }>;
   /** Renews the leases of running jobs; tells which were lost and which were asked to cancel. */
   extendLeases(request: ExtendLeasesRequest): Promise<ExtendLeasesResult>;
   /**

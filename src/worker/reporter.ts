@@ -1,7 +1,14 @@
 import type { Clock } from '../core/clock.js';
 import { StoreError } from '../core/errors.js';
 import type { Logger } from '../internal/logger.js';
-import type { Completion, CompletionResult, LogWrite, ProgressWrite, Store } from '../store/types.js';
+import type {
+  Completion,
+  CompletionBatch,
+  CompletionResult,
+  LogWrite,
+  ProgressWrite,
+  Store,
+} from '../store/types.js';
 
 /**
  * Batches what a worker writes about its jobs (completions, log lines, progress) into one store
@@ -20,6 +27,13 @@ export interface Reporter {
   close(): Promise<void>;
   /** Number of completions not yet written. */
   pendingCompletions(): number;
+  /**
+   * Hands everything queued to a caller that writes it in its own transaction (the claim loop's
+   * `completeAndClaim`); it must call `written` with the results, or `putBack` on failure.
+   */
+  take(): CompletionBatch;
+  written(results: CompletionResult[], completions: readonly Completion[]): void;
+  putBack(batch: CompletionBatch): void;
 }
 
 export function createReporter(options: {
@@ -43,13 +57,24 @@ export function createReporter(options: {
 
   const empty = () => completions.length === 0 && logs.length === 0 && progress.size === 0;
 
-  /** Writes what is queued; on failure puts it back and returns false. */
-  async function writeOnce(): Promise<boolean> {
-    if (empty()) return true;
+  function take(): { completions: Completion[]; logs: LogWrite[]; progress: ProgressWrite[] } {
     const batch = { completions, logs, progress: [...progress.values()] };
     completions = [];
     logs = [];
     progress = new Map();
+    return batch;
+  }
+
+  function putBack(batch: CompletionBatch): void {
+    completions = [...batch.completions, ...completions];
+    logs = [...(batch.logs ?? []), ...logs];
+    for (const p of batch.progress ?? []) if (!progress.has(p.jobId)) progress.set(p.jobId, p);
+  }
+
+  /** Writes what is queued; on failure puts it back and returns false. */
+  async function writeOnce(): Promise<boolean> {
+    if (empty()) return true;
+    const batch = take();
     try {
       const results = await store.completeJobs(batch);
       failures = 0;
@@ -57,9 +82,7 @@ export function createReporter(options: {
       return true;
     } catch (err) {
       // Put the batch back in front and try again later; leases keep the jobs ours meanwhile.
-      completions = [...batch.completions, ...completions];
-      logs = [...batch.logs, ...logs];
-      for (const p of batch.progress) if (!progress.has(p.jobId)) progress.set(p.jobId, p);
+      putBack(batch);
       failures++;
       logger.error({ err, attempt: failures }, 'stint: writing job results failed; retrying');
       return false;
@@ -137,5 +160,18 @@ export function createReporter(options: {
       }
     },
     pendingCompletions: () => completions.length,
+    take() {
+      // What was scheduled to write these is moot now.
+      if (immediate) clearImmediate(immediate);
+      immediate = null;
+      cancelTimer?.();
+      cancelTimer = null;
+      return take();
+    },
+    written: (results, done) => options.onResults(results, done),
+    putBack(batch) {
+      putBack(batch);
+      if (!closing && !stopped) schedule(0);
+    },
   };
 }

@@ -207,16 +207,26 @@ export function createWorker(options: WorkerOptions): Worker {
       if (free > 0) {
         wakeFlag = false;
         let jobs: ClaimedJob[];
+        const request = {
+          workerId: o.id,
+          queues: o.queues,
+          tasks: taskNames,
+          limit: free,
+          leaseMs: o.leaseMs,
+        };
+        // Report what finished since the last claim in the same transaction as the next claim.
+        const report = reporter.pendingCompletions() > 0 ? reporter.take() : null;
         try {
-          jobs = await store.claimJobs({
-            workerId: o.id,
-            queues: o.queues,
-            tasks: taskNames,
-            limit: free,
-            leaseMs: o.leaseMs,
-          });
+          if (report) {
+            const out = await store.completeAndClaim(report, request);
+            reporter.written(out.results, report.completions);
+            jobs = out.jobs;
+          } else {
+            jobs = await store.claimJobs(request);
+          }
           failures = 0;
         } catch (err) {
+          if (report) reporter.putBack(report);
           failures++;
           logger.error({ err, failures }, 'stint: claiming jobs failed; retrying');
           await clock.sleep(Math.min(5000, 100 * 2 ** failures), signal);

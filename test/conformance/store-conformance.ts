@@ -143,6 +143,48 @@ export function describeStoreConformance(
         expect(got.map((j) => j.id)).toEqual([high, low]);
       });
 
+      it('keeps every kind of JSON input intact through a shared insert', async () => {
+        const inputs = [
+          'text',
+          'with "quotes" and \\',
+          0,
+          -1.5,
+          1e21,
+          true,
+          false,
+          null,
+          [1, 'two'],
+          { nested: { a: [null] } },
+          '',
+        ];
+        const res = await store.insertJobs(inputs.map((input) => job({ input })));
+        expect(await Promise.all(res.map(async (r) => (await store.getJob(r.id))!.input))).toEqual(inputs);
+        const claimed = await claim(20);
+        expect(claimed.map((c) => c.input)).toEqual(inputs);
+        await store.completeJobs({
+          completions: claimed.map((c) => ({
+            id: c.id,
+            attempt: 1,
+            workerId: 'w1',
+            outcome: 'succeeded' as const,
+            output: c.input,
+          })),
+        });
+        expect(await Promise.all(res.map(async (r) => (await store.getJob(r.id))!.output))).toEqual(inputs);
+      });
+
+      it('completes and claims in one call', async () => {
+        const [a, b] = await store.insertJobs([job({ input: 'a' }), job({ input: 'b' })]);
+        await claim(1);
+        const out = await store.completeAndClaim(
+          { completions: [{ id: a!.id, attempt: 1, workerId: 'w1', outcome: 'succeeded', output: 'done' }] },
+          { workerId: 'w1', queues: ['default'], tasks: ['t'], limit: 5, leaseMs: 1000 },
+        );
+        expect(out.results).toEqual([{ id: a!.id, applied: true, state: 'succeeded' }]);
+        expect(out.jobs.map((j) => j.id)).toEqual([b!.id]);
+        expect((await store.getJob(a!.id))!.output).toBe('done');
+      });
+
       it('claims at most the limit, and never the same job twice', async () => {
         await store.insertJobs(Array.from({ length: 25 }, () => job()));
         const first = await claim(10);

@@ -20,7 +20,10 @@ const SQL = {
    */
   insertJobsSharing: `INSERT INTO jobs (task, queue, state, input, priority, run_at, created_at, max_attempts, backoff_ms,
       backoff_factor, backoff_max_ms, backoff_jitter, timeout_ms, metadata)
-    SELECT ?, ?, 'pending', value, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM json_each(?)`,
+    SELECT ?, ?, 'pending',
+      CASE type WHEN 'text' THEN json_quote(value) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'
+        WHEN 'null' THEN 'null' ELSE value END,
+      ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM json_each(?)`,
 
   /** (key) -> the key's holder and whether that job is still unfinished */
   dedupHolder: `SELECT d.job_id AS jobId, d.expires_at AS expiresAt, j.state AS state

@@ -120,6 +120,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     insertJobs: write((jobs) => insertJobs(ctx, jobs)),
     claimJobs: write((req) => claimJobs(ctx, req)),
     completeJobs: write((batch) => completeJobs(ctx, batch)),
+    completeAndClaim: write((batch, req) => ({
+      results: completeJobs(ctx, batch),
+      jobs: claimJobs(ctx, req),
+    })),
     extendLeases: write((req) => extendLeases(ctx, req)),
     expireLeases: write((req) => expireLeases(ctx, req)),
     cancelJob: write((id: string, reason: string) => cancelJob(ctx, id, reason)),
