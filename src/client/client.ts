@@ -12,7 +12,11 @@ import { trackResource } from '../internal/resources.js';
 import { openStore } from '../store/open.js';
 import type { JobFilter, JobPage, Store } from '../store/types.js';
 import { type Task, type TaskInput, type TaskOutput, toValidationError } from '../task/define.js';
-import { type SubmitOptions, toNewJob } from './submit-options.js';
+import { type JobDefaults, type SubmitOptions, toNewJob } from './submit-options.js';
+
+/** How long a client trusts a task's registered defaults before reading them again. */
+const REGISTRY_TTL_MS = 10_000;
+
 import { waitForJob } from './wait.js';
 
 export interface ClientOptions {
@@ -92,8 +96,22 @@ export function createClient(options: ClientOptions): Client {
     if (closed) throw new ClosedError('the client');
   };
 
-  const resolveTask = (task: Task | string): { name: string; def: Task | undefined } =>
-    typeof task === 'string' ? { name: task, def: tasks.get(task) } : { name: task.name, def: task };
+  /** Registered defaults of tasks submitted by name without their code, kept for a few seconds. */
+  const registry = new Map<string, { defaults: JobDefaults | undefined; at: number }>();
+
+  const resolveTask = async (
+    task: Task | string,
+  ): Promise<{ name: string; def: Task | undefined; defaults: JobDefaults | undefined }> => {
+    if (typeof task !== 'string') return { name: task.name, def: task, defaults: task };
+    const def = tasks.get(task);
+    if (def) return { name: task, def, defaults: def };
+    const cached = registry.get(task);
+    if (cached && clock.now() - cached.at < REGISTRY_TTL_MS)
+      return { name: task, def, defaults: cached.defaults };
+    const defaults = (await store.getTaskDefaults(task)) ?? undefined;
+    registry.set(task, { defaults, at: clock.now() });
+    return { name: task, def, defaults };
+  };
 
   const validate = (name: string, def: Task | undefined, input: unknown, path = 'input'): unknown => {
     if (!def) return input;
@@ -136,8 +154,8 @@ export function createClient(options: ClientOptions): Client {
     store,
     async submit(task: Task | string, input: unknown, opts?: SubmitOptions) {
       ensureOpen();
-      const { name, def } = resolveTask(task);
-      const job = toNewJob(name, def, validate(name, def, input), opts);
+      const { name, def, defaults } = await resolveTask(task);
+      const job = toNewJob(name, defaults, validate(name, def, input), opts);
       const [inserted] = await store.insertJobs([job]);
       if (!inserted) throw new Error('store returned no id for an inserted job');
       return handle(inserted.id, !inserted.created);
@@ -146,8 +164,8 @@ export function createClient(options: ClientOptions): Client {
       ensureOpen();
       if (!Array.isArray(inputs))
         throw new ValidationError('inputs must be an array', [{ path: 'inputs', message: 'not an array' }]);
-      const { name, def } = resolveTask(task);
-      const template = toNewJob(name, def, null, opts);
+      const { name, def, defaults } = await resolveTask(task);
+      const template = toNewJob(name, defaults, null, opts);
       if (template.dedup && inputs.length > 1) {
         throw new ValidationError('a dedupKey applies to one job; submit jobs with keys one by one', [
           { path: 'options.dedupKey', message: 'not allowed with several inputs' },

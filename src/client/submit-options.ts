@@ -51,10 +51,13 @@ function fail(path: string, message: string): never {
   throw new ValidationError(`${path}: ${message}`, [{ path, message }]);
 }
 
+/** Where a job's defaults come from: the task itself, or its registration in the store. */
+export type JobDefaults = Pick<Task, 'queue' | 'priority' | 'retry' | 'timeoutMs'>;
+
 /** Resolves options against the task's defaults into the row the store inserts. */
 export function toNewJob(
   taskName: string,
-  task: Task | undefined,
+  task: JobDefaults | undefined,
   input: unknown,
   options: SubmitOptions = {},
 ): NewJob {

@@ -54,6 +54,11 @@ export interface Store {
   acquireLease(name: string, holder: string, ttlMs: number): Promise<number | null>;
   releaseLease(name: string, holder: string): Promise<void>;
 
+  /** Records the defaults of tasks a worker runs (the last registration of a name wins). */
+  registerTasks(tasks: readonly TaskDefaults[]): Promise<void>;
+  /** A registered task's defaults, or null when no worker has registered it. */
+  getTaskDefaults(name: string): Promise<TaskDefaults | null>;
+
   /** The store's idea of now, in ms since the epoch. */
   now(): Promise<number>;
 
@@ -64,6 +69,15 @@ export interface Store {
   subscribe(listener: StoreListener): () => void;
 
   close(): Promise<void>;
+}
+
+/** A task's defaults, as workers register them for submitters that lack the task's code. */
+export interface TaskDefaults {
+  name: string;
+  queue: string;
+  priority: number;
+  retry: RetryPolicy;
+  timeoutMs: number | null;
 }
 
 export interface NewJob {

@@ -55,6 +55,7 @@ export function createWorker(options: WorkerOptions): Worker {
   const stopHeartbeats = new AbortController();
   let loopDone: Promise<void> = Promise.resolve();
   let heartbeatDone: Promise<void> = Promise.resolve();
+  let starting: Promise<void> | null = null;
   let stopping: Promise<void> | null = null;
   let unsubscribe: (() => void) | null = null;
   let untrack: (() => void) | null = null;
@@ -338,17 +339,30 @@ export function createWorker(options: WorkerOptions): Worker {
       return executing;
     },
     coordinator,
-    async start() {
-      if (state === 'running') return;
-      if (state !== 'idle') throw new ClosedError('this worker');
-      untrack = trackResource(`worker ${o.id}`);
-      state = 'running';
-      unsubscribe = store.subscribe(onNotification);
-      coordinator?.start();
-      loopDone = claimLoop(stopClaiming.signal).catch((err: unknown) => {
-        logger.error({ err }, 'stint: the claim loop stopped on an unexpected error');
-      });
-      heartbeatDone = heartbeatLoop(stopHeartbeats.signal);
+    start() {
+      starting ??= (async () => {
+        if (state !== 'idle') throw new ClosedError('this worker');
+        // Let processes without the tasks' code submit them by name with the right defaults.
+        await store.registerTasks(
+          [...o.tasks.values()].map((t) => ({
+            name: t.name,
+            queue: t.queue,
+            priority: t.priority,
+            retry: t.retry,
+            timeoutMs: t.timeoutMs,
+          })),
+        );
+        if (stopping) return; // stopped while registering
+        untrack = trackResource(`worker ${o.id}`);
+        state = 'running';
+        unsubscribe = store.subscribe(onNotification);
+        coordinator?.start();
+        loopDone = claimLoop(stopClaiming.signal).catch((err: unknown) => {
+          logger.error({ err }, 'stint: the claim loop stopped on an unexpected error');
+        });
+        heartbeatDone = heartbeatLoop(stopHeartbeats.signal);
+      })();
+      return starting;
     },
     stop(opts) {
       if (!stopping) {

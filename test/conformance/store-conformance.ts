@@ -476,6 +476,25 @@ export function describeStoreConformance(
       });
     });
 
+    describe('task registry', () => {
+      it('keeps the last registration of each task', async () => {
+        expect(await store.getTaskDefaults('email')).toBeNull();
+        const retry = { ...DEFAULT_RETRY, maxAttempts: 7 };
+        await store.registerTasks([{ name: 'email', queue: 'mail', priority: 1, retry, timeoutMs: 5000 }]);
+        expect(await store.getTaskDefaults('email')).toEqual({
+          name: 'email',
+          queue: 'mail',
+          priority: 1,
+          retry,
+          timeoutMs: 5000,
+        });
+        await store.registerTasks([
+          { name: 'email', queue: 'mail2', priority: 0, retry: DEFAULT_RETRY, timeoutMs: null },
+        ]);
+        expect(await store.getTaskDefaults('email')).toMatchObject({ queue: 'mail2', timeoutMs: null });
+      });
+    });
+
     describe('named leases', () => {
       it('elects one holder, renews it, and fences takeovers with a growing term', async () => {
         expect(await store.acquireLease('coordinator', 'a', 5000)).toBe(1);

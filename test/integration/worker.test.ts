@@ -90,6 +90,28 @@ describe('submit and result', () => {
     await expect(client.submitMany(add, [{ a: 1 }, { a: 'no' } as never])).rejects.toThrow(/inputs\.1\.a/);
   });
 
+  it('submits by name with the defaults a worker registered (queue, retry, timeout)', async () => {
+    const mailer = defineTask({
+      name: 'mailer',
+      input: z.object({ to: z.string() }),
+      queue: 'mail',
+      priority: 3,
+      timeout: '5s',
+      retry: { maxAttempts: 6 },
+      run: (_ctx, { to }) => `sent to ${to}`,
+    });
+    const { store, worker } = setup([mailer]);
+    await worker.start();
+    const blind = createClient({ store }); // has no task definitions
+    open.push(blind);
+    const h = await blind.submit<string>('mailer', { to: 'ada' });
+    expect(await h.get()).toMatchObject({ queue: 'mail', priority: 3, maxAttempts: 6, timeoutMs: 5000 });
+    expect(await h.result({ timeout: '10s' })).toBe('sent to ada');
+    // Explicit options still win.
+    const h2 = await blind.submit('mailer', { to: 'b' }, { priority: 9, delay: '1h' });
+    expect(await h2.get()).toMatchObject({ queue: 'mail', priority: 9 });
+  });
+
   it('deduplicates a second submission while the key is held', async () => {
     const { client } = setup([add]);
     const first = await client.submit(add, { a: 1 }, { dedupKey: 'order-7', dedupWindow: '1h' });

@@ -83,6 +83,13 @@ export function submitCommand(program: Command, globals: () => GlobalOptions): v
       }
 
       process.exitCode = await withStore(g, async (store) => {
+        if (tasks.length === 0 && !(await store.getTaskDefaults(taskName))) {
+          console.error(
+            dim(
+              `note: no worker has registered task ${taskName} yet; the job waits in queue "${options.queue ?? 'default'}" until one does`,
+            ),
+          );
+        }
         const client = createClient({ store, tasks });
         let id: string;
         try {

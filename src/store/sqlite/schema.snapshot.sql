@@ -65,6 +65,19 @@ CREATE TABLE leases (
 
 CREATE TABLE stint_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL);
 
+CREATE TABLE tasks (
+  name           TEXT    PRIMARY KEY,
+  queue          TEXT    NOT NULL,
+  priority       INTEGER NOT NULL,
+  max_attempts   INTEGER NOT NULL,
+  backoff_ms     INTEGER NOT NULL,
+  backoff_factor REAL    NOT NULL,
+  backoff_max_ms INTEGER NOT NULL,
+  backoff_jitter REAL    NOT NULL,
+  timeout_ms     INTEGER,
+  updated_at     INTEGER NOT NULL
+) WITHOUT ROWID;
+
 CREATE INDEX job_events_job ON job_events (job_id, id);
 
 CREATE INDEX job_logs_job ON job_logs (job_id, id);

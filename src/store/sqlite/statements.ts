@@ -148,6 +148,16 @@ const SQL = {
   /** (ids_json) */
   deleteJobs: 'DELETE FROM jobs WHERE id IN (SELECT value FROM json_each(?))',
 
+  /** (name, queue, priority, max_attempts, backoff_ms, backoff_factor, backoff_max_ms, backoff_jitter, timeout_ms, now) */
+  registerTask: `INSERT INTO tasks (name, queue, priority, max_attempts, backoff_ms, backoff_factor, backoff_max_ms,
+      backoff_jitter, timeout_ms, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (name) DO UPDATE SET queue = excluded.queue, priority = excluded.priority,
+      max_attempts = excluded.max_attempts, backoff_ms = excluded.backoff_ms, backoff_factor = excluded.backoff_factor,
+      backoff_max_ms = excluded.backoff_max_ms, backoff_jitter = excluded.backoff_jitter,
+      timeout_ms = excluded.timeout_ms, updated_at = excluded.updated_at`,
+  /** (name) */
+  getTask: 'SELECT * FROM tasks WHERE name = ?',
+
   /** (name, holder, expires_at, now) -> term, when taken or renewed */
   acquireLease: `INSERT INTO leases (name, holder, term, expires_at) VALUES (?, ?, 1, ?)
     ON CONFLICT (name) DO UPDATE SET

@@ -9,6 +9,7 @@ import { cancelJob, deleteFinishedJobs, retryJob } from './admin.js';
 import { migrate } from './migrate.js';
 import { createSubscriptions, publish } from './notify.js';
 import { getJob, getJobEvents, getJobLogs, listJobs } from './read.js';
+import { type RetryColumns, retryParams, toRetryPolicy } from './rows.js';
 import { prepareStatements } from './statements.js';
 import {
   claimJobs,
@@ -136,6 +137,25 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     }),
     releaseLease: write((name: string, holder: string) => {
       stmts.releaseLease.run(name, holder);
+    }),
+    registerTasks: write((tasks) => {
+      const now = clock.now();
+      for (const t of tasks)
+        stmts.registerTask.run(t.name, t.queue, t.priority, ...retryParams(t.retry), t.timeoutMs, now);
+    }),
+    getTaskDefaults: read((name: string) => {
+      const row = stmts.getTask.get(name) as
+        | (RetryColumns & { name: string; queue: string; priority: number; timeout_ms: number | null })
+        | undefined;
+      return row
+        ? {
+            name: row.name,
+            queue: row.queue,
+            priority: row.priority,
+            retry: toRetryPolicy(row),
+            timeoutMs: row.timeout_ms,
+          }
+        : null;
     }),
     getJob: read((id: string) => getJob(stmts, id)),
     listJobs: read((filter) => listJobs(db, listCache, filter)),

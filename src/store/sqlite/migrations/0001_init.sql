@@ -73,3 +73,18 @@ CREATE TABLE leases (
   term       INTEGER NOT NULL,
   expires_at INTEGER NOT NULL
 ) WITHOUT ROWID;
+
+-- What workers run: each task's defaults, so a process without the task's code (the CLI, later the
+-- HTTP API) submits by name with the right queue, priority, retry policy and timeout.
+CREATE TABLE tasks (
+  name           TEXT    PRIMARY KEY,
+  queue          TEXT    NOT NULL,
+  priority       INTEGER NOT NULL,
+  max_attempts   INTEGER NOT NULL,
+  backoff_ms     INTEGER NOT NULL,
+  backoff_factor REAL    NOT NULL,
+  backoff_max_ms INTEGER NOT NULL,
+  backoff_jitter REAL    NOT NULL,
+  timeout_ms     INTEGER,
+  updated_at     INTEGER NOT NULL
+) WITHOUT ROWID;
