@@ -1,6 +1,5 @@
 import type { SerializedError } from '../../core/errors.js';
 import type { ClaimedJob, JobEventType } from '../../core/job.js';
-import type { RetryPolicy } from '../../core/retry.js';
 import type {
   ClaimRequest,
   Completion,
