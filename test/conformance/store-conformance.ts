@@ -476,6 +476,19 @@ export function describeStoreConformance(
       });
     });
 
+    describe('ids', () => {
+      it('never reuses an id, even after retention deleted every job', async () => {
+        const first = await insert();
+        await store.cancelJob(first, 'x');
+        clock.advance(1000);
+        expect(await store.deleteFinishedJobs({ before: clock.now(), limit: 100 })).toBe(1);
+        const second = await insert();
+        expect(second).not.toBe(first);
+        expect(Number(second)).toBeGreaterThan(Number(first));
+        expect(await store.getJob(first)).toBeNull();
+      });
+    });
+
     describe('task registry', () => {
       it('keeps the last registration of each task', async () => {
         expect(await store.getTaskDefaults('email')).toBeNull();

@@ -350,6 +350,46 @@ describe('leases', () => {
     expect(types).toEqual(['created', 'started', 'lease_expired', 'retry_scheduled', 'started', 'succeeded']);
   });
 
+  it('lets a handler renew its lease with ctx.heartbeat(), which rejects once the lease is lost', async () => {
+    const seen: string[] = [];
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const beating = defineTask({
+      name: 'beating',
+      input: z.object({}),
+      run: async (ctx) => {
+        await ctx.heartbeat();
+        seen.push('renewed');
+        await gate;
+        try {
+          await ctx.heartbeat();
+        } catch (err) {
+          seen.push((err as Error).name);
+          throw err;
+        }
+      },
+    });
+    const { store, client, worker } = setup([beating], {
+      leaseDuration: '1h',
+      heartbeatInterval: '30m',
+      coordinator: false,
+    });
+    await worker.start();
+    const h = await client.submit(beating, {});
+    while (seen.length === 0) await new Promise((r) => setTimeout(r, 5));
+    expect((await h.get()).leaseExpiresAt).toBeGreaterThan(Date.now() + 3_000_000);
+    const raw = new Database(store.description.slice('sqlite:'.length));
+    raw.prepare('UPDATE jobs SET lease_expires_at = 0 WHERE id = ?').run(Number(h.id));
+    raw.close();
+    await store.expireLeases({ limit: 10, decide: () => 3_600_000 });
+    release();
+    while (seen.length < 2) await new Promise((r) => setTimeout(r, 5));
+    expect(seen).toEqual(['renewed', 'LeaseLostError']);
+    await h.cancel();
+  });
+
   it('learns of a lost lease at the next heartbeat', async () => {
     const reasons: string[] = [];
     const holder = defineTask({
