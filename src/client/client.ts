@@ -4,7 +4,7 @@ import {
   ClosedError,
   JobCancelledError,
   JobFailedError,
-  NotFoundError,
+  jobNotFound,
   ValidationError,
 } from '../core/errors.js';
 import type { JobEvent, JobLogEntry, JobRecord, JobState } from '../core/job.js';
@@ -97,7 +97,7 @@ export function createClient(options: ClientOptions): Client {
   };
 
   /** Registered defaults of tasks submitted by name without their code, kept for a few seconds. */
-  const registry = new Map<string, { defaults: JobDefaults | undefined; at: number }>();
+  const registry = new Map<string, { defaults: JobDefaults; at: number }>();
 
   const resolveTask = async (
     task: Task | string,
@@ -109,7 +109,8 @@ export function createClient(options: ClientOptions): Client {
     if (cached && clock.now() - cached.at < REGISTRY_TTL_MS)
       return { name: task, def, defaults: cached.defaults };
     const defaults = (await store.getTaskDefaults(task)) ?? undefined;
-    registry.set(task, { defaults, at: clock.now() });
+    // Only found ones are kept: a worker that registers the task soon must be seen at once.
+    if (defaults) registry.set(task, { defaults, at: clock.now() });
     return { name: task, def, defaults };
   };
 
@@ -123,11 +124,7 @@ export function createClient(options: ClientOptions): Client {
   const get = async (id: string): Promise<JobRecord> => {
     ensureOpen();
     const job = await store.getJob(id);
-    if (!job)
-      throw new NotFoundError(
-        'JOB_NOT_FOUND',
-        `job ${id} does not exist (it may have been removed by retention)`,
-      );
+    if (!job) throw jobNotFound(id);
     return job;
   };
 

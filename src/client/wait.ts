@@ -1,5 +1,5 @@
 import type { Clock } from '../core/clock.js';
-import { NotFoundError, WaitTimeoutError } from '../core/errors.js';
+import { jobNotFound, WaitTimeoutError } from '../core/errors.js';
 import { isFinished, type JobRecord } from '../core/job.js';
 import type { Store } from '../store/types.js';
 
@@ -24,11 +24,7 @@ export async function waitForJob(
   try {
     for (;;) {
       const job = await store.getJob(id);
-      if (!job)
-        throw new NotFoundError(
-          'JOB_NOT_FOUND',
-          `job ${id} does not exist (it may have been removed by retention)`,
-        );
+      if (!job) throw jobNotFound(id);
       if (isFinished(job.state)) return job;
       const left = deadline === null ? POLL_MS : deadline - clock.now();
       if (left <= 0) {

@@ -49,6 +49,14 @@ export class NotFoundError extends StintError {
   }
 }
 
+/** The error for an id that names no job. */
+export function jobNotFound(id: string): NotFoundError {
+  return new NotFoundError(
+    'JOB_NOT_FOUND',
+    `job ${id} does not exist (it may have been removed by retention)`,
+  );
+}
+
 /** The operation does not fit the current state (cancelling a finished job, retrying a running one). */
 export class ConflictError extends StintError {
   constructor(message: string, options?: { cause?: unknown }) {

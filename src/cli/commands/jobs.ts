@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { createClient } from '../../client/client.js';
-import { NotFoundError, ValidationError } from '../../core/errors.js';
+import { jobNotFound, ValidationError } from '../../core/errors.js';
 import { isFinished, JOB_STATES, type JobState } from '../../core/job.js';
 import { EXIT, type GlobalOptions, printJson, withStore } from '../context.js';
 import { colourState, dim, JOB_HEADERS, jobDetails, jobRow, logLine, table } from '../format.js';
@@ -160,7 +160,7 @@ export function logsCommand(program: Command, globals: Globals): void {
         for (;;) {
           // Read the state first: lines written before it finished are then all visible below.
           const job = await store.getJob(id);
-          if (!job) throw new NotFoundError('JOB_NOT_FOUND', `job ${id} does not exist`);
+          if (!job) throw jobNotFound(id);
           await printNew();
           if (!opts.follow || isFinished(job.state)) break;
           await new Promise((r) => setTimeout(r, 250));

@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError } from '../../core/errors.js';
+import { ConflictError, jobNotFound } from '../../core/errors.js';
 import type { JobRecord } from '../../core/job.js';
 import { type JobRow, toJobRecord, toRowId } from './rows.js';
 import type { WriteContext } from './write.js';
@@ -6,11 +6,7 @@ import type { WriteContext } from './write.js';
 function loadRow(ctx: WriteContext, id: string): JobRow {
   const rowId = toRowId(id);
   const row = rowId === null ? undefined : (ctx.stmts.getJob.get(rowId) as JobRow | undefined);
-  if (!row)
-    throw new NotFoundError(
-      'JOB_NOT_FOUND',
-      `job ${id} does not exist (it may have been removed by retention)`,
-    );
+  if (!row) throw jobNotFound(id);
   return row;
 }
 

@@ -1,4 +1,4 @@
-import type { SerializedError } from '../../core/errors.js';
+import { type SerializedError, StoreError } from '../../core/errors.js';
 import type { ClaimedJob, JobEventType } from '../../core/job.js';
 import type {
   ClaimRequest,
@@ -78,7 +78,8 @@ function insertSharing(ctx: WriteContext, jobs: readonly NewJob[], now: number):
     json(first.metadata),
     inputs,
   );
-  if (result.changes !== jobs.length) throw new Error(`inserted ${result.changes} of ${jobs.length} jobs`);
+  if (result.changes !== jobs.length)
+    throw new StoreError(`inserted ${result.changes} of ${jobs.length} jobs`);
   const last = Number(result.lastInsertRowid);
   return jobs.map((_, i) => String(last - jobs.length + 1 + i));
 }
