@@ -1,5 +1,5 @@
 import type { SerializedError } from '../core/errors.js';
-import type { ClaimedJob, JobEvent, JobLogEntry, JobRecord, JobState, LogLevel } from '../core/job.js';
+import type { ClaimedJob, JobEvent, JobLogEntry, JobRecord, JobState } from '../core/job.js';
 import type { RetryPolicy } from '../core/retry.js';
 
 /**
@@ -123,14 +123,8 @@ export type Completion =
   /** Hands the job back without using up an attempt (worker shutting down). */
   | { id: string; attempt: number; workerId: string; outcome: 'released'; reason: string };
 
-export interface LogWrite {
-  jobId: string;
-  attempt: number;
-  at: number;
-  level: LogLevel;
-  message: string;
-  fields: Record<string, unknown> | null;
-}
+/** A log line to store: a `JobLogEntry` before the store gives it an id. */
+export type LogWrite = Omit<JobLogEntry, 'id'>;
 
 export interface ProgressWrite {
   jobId: string;

@@ -314,6 +314,17 @@ describe('logs and progress', () => {
   });
 });
 
+/**
+ * Forges the job's lease into the past (as if its worker had stalled), then sweeps it as the
+ * coordinator would; the next attempt is due after `retryDelayMs`.
+ */
+async function expireLeaseNow(store: Store, id: string, retryDelayMs: number): Promise<void> {
+  const raw = new Database(store.description.slice('sqlite:'.length));
+  raw.prepare('UPDATE jobs SET lease_expires_at = 0 WHERE id = ?').run(Number(id));
+  raw.close();
+  await store.expireLeases({ limit: 10, decide: () => retryDelayMs });
+}
+
 describe('leases', () => {
   it('aborts a handler whose lease was lost, drops its completion, and runs the next attempt', async () => {
     const reasons: string[] = [];
@@ -339,11 +350,7 @@ describe('leases', () => {
     await worker.start();
     const h = await client.submit(holder, {});
     while ((await h.status()) !== 'running') await new Promise((r) => setTimeout(r, 5));
-    // Forge an expired lease (as if this worker had stalled), then sweep it as the coordinator would.
-    const raw = new Database(store.description.slice('sqlite:'.length));
-    raw.prepare('UPDATE jobs SET lease_expires_at = 0 WHERE id = ?').run(Number(h.id));
-    raw.close();
-    await store.expireLeases({ limit: 10, decide: () => 0 });
+    await expireLeaseNow(store, h.id, 0);
     expect(await h.result({ timeout: '10s' })).toBe('attempt 2');
     expect(reasons).toEqual(['LeaseLostError']);
     const types = (await client.events(h.id)).map((e) => e.type);
@@ -380,10 +387,7 @@ describe('leases', () => {
     const h = await client.submit(beating, {});
     while (seen.length === 0) await new Promise((r) => setTimeout(r, 5));
     expect((await h.get()).leaseExpiresAt).toBeGreaterThan(Date.now() + 3_000_000);
-    const raw = new Database(store.description.slice('sqlite:'.length));
-    raw.prepare('UPDATE jobs SET lease_expires_at = 0 WHERE id = ?').run(Number(h.id));
-    raw.close();
-    await store.expireLeases({ limit: 10, decide: () => 3_600_000 });
+    await expireLeaseNow(store, h.id, 3_600_000);
     release();
     while (seen.length < 2) await new Promise((r) => setTimeout(r, 5));
     expect(seen).toEqual(['renewed', 'LeaseLostError']);
@@ -411,10 +415,7 @@ describe('leases', () => {
     await worker.start();
     const h = await client.submit(holder, {});
     while ((await h.status()) !== 'running') await new Promise((r) => setTimeout(r, 5));
-    const raw = new Database(store.description.slice('sqlite:'.length));
-    raw.prepare('UPDATE jobs SET lease_expires_at = 0 WHERE id = ?').run(Number(h.id));
-    raw.close();
-    await store.expireLeases({ limit: 10, decide: () => 3_600_000 }); // next attempt in an hour
+    await expireLeaseNow(store, h.id, 3_600_000); // next attempt in an hour
     while (reasons.length === 0) await new Promise((r) => setTimeout(r, 10));
     expect(reasons).toEqual(['LeaseLostError']);
     await new Promise((r) => setTimeout(r, 100));
