@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const dialects = ['sqlite'];
+const dialects = ['sqlite', 'postgres'];
 const check = process.argv.includes('--check');
 let stale = false;
 

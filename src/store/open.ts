@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import { ValidationError } from '../core/errors.js';
+import { createPostgresStore } from './postgres/store.js';
 import { createSqliteStore } from './sqlite/store.js';
 import type { Store } from './types.js';
 
@@ -8,14 +9,16 @@ export const DEFAULT_DATABASE = '.stint/stint.db';
 
 /**
  * Opens a store from one setting: a file path or `sqlite:<path>` URL opens SQLite
- * (`sqlite::memory:` for a private in-memory database).
+ * (`sqlite::memory:` for a private in-memory database); a `postgres://` URL opens PostgreSQL
+ * (`?schema=name` picks the schema, default `stint`).
  */
 export function openStore(url: string, options: { clock?: Clock } = {}): Store {
   if (/^postgres(ql)?:\/\//.test(url)) {
-    throw new ValidationError(
-      'PostgreSQL is not supported by this version of stint yet; use a SQLite file path',
-      [{ path: 'database', message: 'postgres URLs are not supported yet' }],
-    );
+    // The schema may be given as ?schema=name; the rest of the URL goes to node-postgres.
+    const parsed = new URL(url);
+    const schema = parsed.searchParams.get('schema') ?? undefined;
+    parsed.searchParams.delete('schema');
+    return createPostgresStore({ connectionString: parsed.toString(), ...(schema ? { schema } : {}) });
   }
   const path = url.startsWith('sqlite:') ? url.slice('sqlite:'.length).replace(/^\/\//, '') : url;
   if (path.length === 0) {

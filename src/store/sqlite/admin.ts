@@ -1,6 +1,6 @@
 import { ConflictError, jobNotFound } from '../../core/errors.js';
 import type { JobRecord } from '../../core/job.js';
-import { type JobRow, toJobRecord, toRowId } from './rows.js';
+import { type JobRow, toJobRecord, toRowId } from '../rows.js';
 import type { WriteContext } from './write.js';
 
 function loadRow(ctx: WriteContext, id: string): JobRow {

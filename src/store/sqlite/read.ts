@@ -7,16 +7,17 @@ import {
   type JobRecord,
   type JobState,
 } from '../../core/job.js';
-import type { JobFilter, JobPage } from '../types.js';
 import {
   type EventRow,
   type JobRow,
   type LogRow,
+  mergeHistory,
   toJobEvent,
   toJobRecord,
   toLogEntry,
   toRowId,
-} from './rows.js';
+} from '../rows.js';
+import type { JobFilter, JobPage } from '../types.js';
 import type { Statements } from './statements.js';
 
 export function getJob(stmts: Statements, id: string): JobRecord | null {
@@ -26,46 +27,13 @@ export function getJob(stmts: Statements, id: string): JobRecord | null {
   return row ? toJobRecord(row) : null;
 }
 
-/**
- * The history of a job. Transitions the job row itself still describes are read from it rather
- * than stored twice, which keeps the common path (claim, then success) to one row write each:
- * - `created`: the row's created_at;
- * - `started` of the current attempt: the row's started_at and worker_id, while set (when an
- *   attempt goes back to pending, its start is written to job_events and started_at cleared);
- * - `succeeded`: the row's finished_at.
- * Everything else is a row in job_events. The merged list is ordered by time, then attempt.
- */
+/** The history of a job: its row's own transitions merged with the stored events (see mergeHistory). */
 export function getJobEvents(stmts: Statements, id: string): JobEvent[] {
   const rowId = toRowId(id);
   if (rowId === null) return [];
   const row = stmts.getJob.get(rowId) as JobRow | undefined;
   if (!row) return [];
-  const event = (
-    type: JobEvent['type'],
-    at: number,
-    attempt: number | null,
-    detail: JobEvent['detail'] = null,
-  ): JobEvent => ({
-    jobId: id,
-    at,
-    type,
-    attempt,
-    workerId: attempt === null ? null : row.worker_id,
-    detail,
-  });
-  const events = [
-    event('created', row.created_at, null, row.run_at > row.created_at ? { runAt: row.run_at } : null),
-    ...(stmts.jobEvents.all(rowId) as EventRow[]).map(toJobEvent),
-  ];
-  if (row.started_at !== null) events.push(event('started', row.started_at, row.attempt));
-  if (row.state === 'succeeded' && row.finished_at !== null)
-    events.push(event('succeeded', row.finished_at, row.attempt));
-  const rank = (e: JobEvent) =>
-    e.type === 'created' ? 0 : e.type === 'started' ? 1 : e.type === 'succeeded' ? 3 : 2;
-  // A stale completion names the old attempt but happens during the current one.
-  const during = (e: JobEvent) =>
-    e.type === 'stale_completion' ? Number(e.detail?.currentAttempt ?? e.attempt ?? 0) : (e.attempt ?? 0);
-  return events.sort((a, b) => a.at - b.at || during(a) - during(b) || rank(a) - rank(b));
+  return mergeHistory(id, row, (stmts.jobEvents.all(rowId) as EventRow[]).map(toJobEvent));
 }
 
 export function getJobLogs(stmts: Statements, id: string, afterId = 0, limit = 1000): JobLogEntry[] {

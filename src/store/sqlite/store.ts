@@ -4,12 +4,12 @@ import Database from 'better-sqlite3';
 import { type Clock, systemClock } from '../../core/clock.js';
 import { ClosedError, StoreError } from '../../core/errors.js';
 import { trackResource } from '../../internal/resources.js';
+import { type RetryColumns, retryParams, toRetryPolicy } from '../rows.js';
 import type { Store, StoreNotification } from '../types.js';
 import { cancelJob, deleteFinishedJobs, retryJob } from './admin.js';
 import { migrate } from './migrate.js';
 import { createSubscriptions, publish } from './notify.js';
 import { getJob, getJobEvents, getJobLogs, listJobs } from './read.js';
-import { type RetryColumns, retryParams, toRetryPolicy } from './rows.js';
 import { prepareStatements } from './statements.js';
 import {
   claimJobs,

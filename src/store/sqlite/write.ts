@@ -1,5 +1,13 @@
 import { type SerializedError, StoreError } from '../../core/errors.js';
 import type { ClaimedJob, JobEventType } from '../../core/job.js';
+import {
+  type ClaimRow,
+  type RetryColumns,
+  retryParams,
+  toClaimedJob,
+  toRetryPolicy,
+  toRowId,
+} from '../rows.js';
 import type {
   ClaimRequest,
   Completion,
@@ -12,14 +20,6 @@ import type {
   NewJob,
   StoreNotification,
 } from '../types.js';
-import {
-  type ClaimRow,
-  type RetryColumns,
-  retryParams,
-  toClaimedJob,
-  toRetryPolicy,
-  toRowId,
-} from './rows.js';
 import type { Statements } from './statements.js';
 
 /** What the write operations need: statements, the time, and a way to announce changes after commit. */

@@ -1,4 +1,4 @@
-import type { SerializedError } from '../../core/errors.js';
+import type { SerializedError } from '../core/errors.js';
 import type {
   ClaimedJob,
   JobEvent,
@@ -7,10 +7,13 @@ import type {
   JobRecord,
   JobState,
   LogLevel,
-} from '../../core/job.js';
-import type { RetryPolicy } from '../../core/retry.js';
+} from '../core/job.js';
+import type { RetryPolicy } from '../core/retry.js';
 
-/** Rows as SQLite returns them, and their mapping to the store's types. */
+/**
+ * Job rows as the stores read them (JSON columns as text, times as integer ms, flags as 0/1), and
+ * their mapping to the store types. SQLite returns them so; the PostgreSQL store casts to match.
+ */
 export interface JobRow {
   id: number;
   task: string;
@@ -170,4 +173,42 @@ export function toLogEntry(row: LogRow): JobLogEntry {
 export function toRowId(id: string): number | null {
   if (!/^[1-9]\d{0,15}$/.test(id)) return null;
   return Number(id);
+}
+
+/**
+ * The history of a job. Transitions the job row itself still describes are read from it rather
+ * than stored twice, which keeps the common path (claim, then success) to one row write each:
+ * - `created`: the row's created_at;
+ * - `started` of the current attempt: the row's started_at and worker_id, while set (when an
+ *   attempt goes back to pending, its start is written to the events and started_at cleared);
+ * - `succeeded`: the row's finished_at.
+ * Everything else is a stored event. The merged list is ordered by time, then attempt.
+ */
+export function mergeHistory(id: string, row: JobRow, stored: JobEvent[]): JobEvent[] {
+  const event = (
+    type: JobEvent['type'],
+    at: number,
+    attempt: number | null,
+    detail: JobEvent['detail'] = null,
+  ): JobEvent => ({
+    jobId: id,
+    at,
+    type,
+    attempt,
+    workerId: attempt === null ? null : row.worker_id,
+    detail,
+  });
+  const events = [
+    event('created', row.created_at, null, row.run_at > row.created_at ? { runAt: row.run_at } : null),
+    ...stored,
+  ];
+  if (row.started_at !== null) events.push(event('started', row.started_at, row.attempt));
+  if (row.state === 'succeeded' && row.finished_at !== null)
+    events.push(event('succeeded', row.finished_at, row.attempt));
+  const rank = (e: JobEvent) =>
+    e.type === 'created' ? 0 : e.type === 'started' ? 1 : e.type === 'succeeded' ? 3 : 2;
+  // A stale completion names the old attempt but happens during the current one.
+  const during = (e: JobEvent) =>
+    e.type === 'stale_completion' ? Number(e.detail?.currentAttempt ?? e.attempt ?? 0) : (e.attempt ?? 0);
+  return events.sort((a, b) => a.at - b.at || during(a) - during(b) || rank(a) - rank(b));
 }

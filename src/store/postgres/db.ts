@@ -1,0 +1,37 @@
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import type { PgStatements } from './sql.js';
+
+/** A pool, or one client inside a transaction; both have `query`. */
+export type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
+
+/** bigint (int8) as a JS number: ids and millisecond times stay far below 2^53. */
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === 20
+      ? (value: string) => Number(value)
+      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+export interface Db {
+  statements: PgStatements;
+  /** Runs a named statement (prepared once per connection) with this store's type parsers. */
+  run<R = Record<string, unknown>>(on: Queryable, key: keyof PgStatements, values: unknown[]): Promise<R[]>;
+  /** Runs ad-hoc SQL (listing with filters); values are still bound. */
+  runText<R = Record<string, unknown>>(on: Queryable, text: string, values: unknown[]): Promise<R[]>;
+}
+
+export function createDb(schema: string, statements: PgStatements): Db {
+  const prefix = `stint_${createHash('sha1').update(schema).digest('hex').slice(0, 8)}_`;
+  return {
+    statements,
+    async run(on, key, values) {
+      const result = await on.query({ name: prefix + key, text: statements[key], values, types });
+      return result.rows;
+    },
+    async runText(on, text, values) {
+      const result = await on.query({ text, values, types });
+      return result.rows;
+    },
+  };
+}

@@ -1,0 +1,251 @@
+import pg from 'pg';
+import type { Clock } from '../../core/clock.js';
+import { ClosedError, StoreError } from '../../core/errors.js';
+import { trackResource } from '../../internal/resources.js';
+import { type RetryColumns, retryParams, toRetryPolicy } from '../rows.js';
+import type { Store, StoreListener, StoreNotification } from '../types.js';
+import { createDb, type Queryable } from './db.js';
+import { createListener, type Listener } from './listen.js';
+import { migrate } from './migrate.js';
+import { cancelJob, getJob, getJobEvents, getJobLogs, listJobs, retryJob } from './read.js';
+import { pgStatements } from './sql.js';
+import { claimJobs, completeJobs, expireLeases, extendLeases, insertJobs, type TxContext } from './write.js';
+
+export interface PostgresStoreOptions {
+  /** A `postgres://` URL. Give this or `pool`. */
+  connectionString?: string;
+  /** Your own pool; the store uses it and leaves it open on close. One connection is held for LISTEN. */
+  pool?: pg.Pool;
+  /**
+   * The schema holding stint's tables (created if missing), so stint can share an application's database.
+   * @default 'stint'
+   */
+  schema?: string;
+  /** Connections in the pool the store creates. @default 10 */
+  maxConnections?: number;
+  /** How long to wait for a connection before failing with a clear error. @default 5000 */
+  connectTimeoutMs?: number;
+  /**
+   * Judge time by this clock instead of the database's (tests). Without it every process, on
+   * whatever machine, agrees on time because the database decides it.
+   */
+  clock?: Clock;
+}
+
+/** Safe for the schema name: the store quotes it, but stint also keeps it to a plain identifier. */
+const SCHEMA = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/**
+ * The PostgreSQL store: any number of processes on any number of machines share one database.
+ * Claims use `FOR UPDATE SKIP LOCKED`; wake-ups travel by LISTEN/NOTIFY; lease expiry, `runAt`
+ * and dedup windows are judged by the database's clock.
+ */
+export function createPostgresStore(options: PostgresStoreOptions): Store {
+  const schema = options.schema ?? 'stint';
+  if (!SCHEMA.test(schema))
+    throw new StoreError(`schema must be a plain identifier (letters, digits, _), got ${schema}`);
+  if (!options.pool && !options.connectionString) throw new StoreError('give a connectionString or a pool');
+  const ownsPool = !options.pool;
+  const pool =
+    options.pool ??
+    new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.maxConnections ?? 10,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+    });
+  // An idle pooled connection that dies (server restart) must not crash the process.
+  const onPoolError = (err: Error) =>
+    process.emitWarning(`stint: a PostgreSQL connection failed: ${err.message}`);
+  pool.on('error', onPoolError);
+
+  const db = createDb(schema, pgStatements(schema));
+  const channel = `${schema}.jobs`;
+  const where = describe(options.connectionString, schema);
+  const clock = options.clock;
+  const listeners = new Set<StoreListener>();
+  let listener: Listener | null = null;
+  let closed = false;
+  const untrack = trackResource(`postgres store ${where}`);
+
+  const ready = migrate(pool, schema, clock?.now() ?? Date.now()).catch((err: unknown) => {
+    if ((err as { code?: string }).code === 'SCHEMA_TOO_NEW') throw err;
+    throw new StoreError(`cannot use PostgreSQL at ${where}: ${(err as Error).message}`, { cause: err });
+  });
+  // Callers see the error on their first call; it must not also surface as an unhandled rejection.
+  ready.catch(() => undefined);
+
+  const publish = (n: StoreNotification) => {
+    for (const l of listeners) l(n);
+  };
+
+  /** Runs `fn` in one transaction; announcements are published here and NOTIFYed to other processes. */
+  async function transaction<R>(fn: (ctx: TxContext) => Promise<R>): Promise<R> {
+    if (closed) throw new ClosedError('the store');
+    await ready;
+    const client = await pool.connect().catch((err: unknown) => {
+      throw new StoreError(`cannot reach PostgreSQL at ${where}: ${(err as Error).message}`, { cause: err });
+    });
+    const notes: StoreNotification[] = [];
+    const remote: string[] = [];
+    const ctx: TxContext = {
+      db,
+      tx: client,
+      now: clock?.now() ?? null,
+      announce: (n, notify = true) => {
+        notes.push(n);
+        const payload = notify ? toPayload(n) : null;
+        if (payload !== null) remote.push(payload);
+      },
+    };
+    try {
+      await client.query('BEGIN');
+      const result = await fn(ctx);
+      for (const payload of remote) await client.query('SELECT pg_notify($1, $2)', [channel, payload]);
+      await client.query('COMMIT');
+      client.release();
+      for (const n of notes) publish(n);
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').then(
+        () => client.release(),
+        (rollbackErr: unknown) => client.release(rollbackErr as Error),
+      );
+      throw wrap(err);
+    }
+  }
+
+  async function read<R>(fn: (on: Queryable) => Promise<R>): Promise<R> {
+    if (closed) throw new ClosedError('the store');
+    await ready;
+    try {
+      return await fn(pool);
+    } catch (err) {
+      throw wrap(err);
+    }
+  }
+
+  return {
+    kind: 'postgres',
+    description: where,
+    insertJobs: (jobs) => transaction((ctx) => insertJobs(ctx, jobs)),
+    claimJobs: (req) => transaction((ctx) => claimJobs(ctx, req)),
+    completeJobs: (batch) => transaction((ctx) => completeJobs(ctx, batch)),
+    completeAndClaim: (batch, req) =>
+      transaction(async (ctx) => ({
+        results: await completeJobs(ctx, batch),
+        jobs: await claimJobs(ctx, req),
+      })),
+    extendLeases: (req) => transaction((ctx) => extendLeases(ctx, req)),
+    expireLeases: (req) => transaction((ctx) => expireLeases(ctx, req)),
+    cancelJob: (id, reason) => transaction((ctx) => cancelJob(ctx, id, reason)),
+    retryJob: (id) => transaction((ctx) => retryJob(ctx, id)),
+    deleteFinishedJobs: ({ before, limit }) =>
+      read(async (on) => (await db.run(on, 'deleteFinished', [before, limit])).length),
+    acquireLease: (name, holder, ttlMs) =>
+      read(async (on) => {
+        const [row] = await db.run<{ term: number }>(on, 'acquireLease', [
+          clock?.now() ?? null,
+          name,
+          holder,
+          ttlMs,
+        ]);
+        return row ? row.term : null;
+      }),
+    releaseLease: (name, holder) =>
+      read(async (on) => {
+        await db.run(on, 'releaseLease', [name, holder]);
+      }),
+    registerTasks: (tasks) =>
+      transaction(async (ctx) => {
+        for (const t of tasks) {
+          await db.run(ctx.tx, 'registerTask', [
+            ctx.now,
+            t.name,
+            t.queue,
+            t.priority,
+            ...retryParams(t.retry),
+            t.timeoutMs,
+          ]);
+        }
+      }),
+    getTaskDefaults: (name) =>
+      read(async (on) => {
+        const [row] = await db.run<
+          RetryColumns & { name: string; queue: string; priority: number; timeout_ms: number | null }
+        >(on, 'getTask', [name]);
+        return row
+          ? {
+              name: row.name,
+              queue: row.queue,
+              priority: row.priority,
+              retry: toRetryPolicy(row),
+              timeoutMs: row.timeout_ms,
+            }
+          : null;
+      }),
+    getJob: (id) => read((on) => getJob(db, on, id)),
+    listJobs: (filter) => read((on) => listJobs(db, on, filter)),
+    getJobEvents: (id) => read((on) => getJobEvents(db, on, id)),
+    getJobLogs: (id, opts) => read((on) => getJobLogs(db, on, id, opts?.afterId, opts?.limit)),
+    now: () =>
+      read(async (on) => {
+        const [row] = await db.run<{ now: number }>(on, 'now', [clock?.now() ?? null]);
+        return row?.now ?? Date.now();
+      }),
+    subscribe(fn) {
+      if (closed) throw new ClosedError('the store');
+      listeners.add(fn);
+      listener ??= createListener(pool, channel, publish, (err) =>
+        process.emitWarning(
+          `stint: listening for PostgreSQL notifications failed, retrying: ${(err as Error).message}`,
+        ),
+      );
+      return () => {
+        listeners.delete(fn);
+      };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      listeners.clear();
+      await listener?.close();
+      await ready.catch(() => undefined);
+      pool.removeListener('error', onPoolError);
+      if (ownsPool) await pool.end();
+      untrack();
+    },
+  };
+}
+
+function toPayload(n: StoreNotification): string | null {
+  const payload =
+    n.type === 'jobs-available'
+      ? `a:${n.queues.join(',')}`
+      : n.type === 'jobs-finished'
+        ? `f:${n.ids.join(',')}`
+        : n.type === 'cancel-requested'
+          ? `c:${n.ids.join(',')}`
+          : null;
+  // NOTIFY payloads are limited to 8000 bytes: a long list becomes a plain "something changed".
+  if (payload !== null && payload.length > 7900) return 'x:';
+  return payload;
+}
+
+/** The connection string without its password, for messages. */
+function describe(connectionString: string | undefined, schema: string): string {
+  if (!connectionString) return `postgres (your pool), schema ${schema}`;
+  try {
+    const url = new URL(connectionString);
+    url.password = '';
+    return `${url.toString()} (schema ${schema})`;
+  } catch {
+    return `postgres (schema ${schema})`;
+  }
+}
+
+function wrap(err: unknown): unknown {
+  if (err instanceof Error && !(err as { code?: string }).code?.match(/^[A-Z_]+$/) && 'severity' in err) {
+    return new StoreError(`PostgreSQL: ${err.message}`, { cause: err });
+  }
+  return err;
+}

@@ -1,0 +1,345 @@
+import { type SerializedError, StoreError } from '../../core/errors.js';
+import type { ClaimedJob, JobEventType } from '../../core/job.js';
+import { type ClaimRow, type RetryColumns, retryParams, toClaimedJob, toRetryPolicy } from '../rows.js';
+import type {
+  ClaimRequest,
+  Completion,
+  CompletionBatch,
+  CompletionResult,
+  ExpireLeasesRequest,
+  ExtendLeasesRequest,
+  ExtendLeasesResult,
+  InsertedJob,
+  NewJob,
+  StoreNotification,
+} from '../types.js';
+import type { Db, Queryable } from './db.js';
+
+/** One transaction's view: the connection, the injected time (null: the database's), announcements. */
+export interface TxContext {
+  db: Db;
+  tx: Queryable;
+  now: number | null;
+  /** Published after commit; `notify: false` for inserts, which the insert trigger already NOTIFYs. */
+  announce: (notification: StoreNotification, notify?: boolean) => void;
+}
+
+const json = (value: unknown): string | null =>
+  value === undefined || value === null ? null : JSON.stringify(value);
+
+async function event(
+  ctx: TxContext,
+  jobId: string | number,
+  type: JobEventType,
+  attempt: number | null,
+  workerId: string | null,
+  detail: Record<string, unknown> | null = null,
+): Promise<void> {
+  await ctx.db.run(ctx.tx, 'insertEvent', [jobId, await nowOf(ctx), type, attempt, workerId, json(detail)]);
+}
+
+/** The transaction's time (an injected clock's, or the database's `now()`). */
+export async function nowOf(ctx: TxContext): Promise<number> {
+  if (ctx.now !== null) return ctx.now;
+  const [row] = await ctx.db.run<{ now: number }>(ctx.tx, 'now', [null]);
+  ctx.now = row?.now ?? Date.now();
+  return ctx.now;
+}
+
+function sameTemplate(a: NewJob, b: NewJob): boolean {
+  return (
+    a.task === b.task &&
+    a.queue === b.queue &&
+    a.priority === b.priority &&
+    a.runAt === b.runAt &&
+    a.delayMs === b.delayMs &&
+    a.timeoutMs === b.timeoutMs &&
+    a.metadata === b.metadata &&
+    (a.retry === b.retry || JSON.stringify(a.retry) === JSON.stringify(b.retry))
+  );
+}
+
+async function dedupHolder(ctx: TxContext, key: string): Promise<string | null> {
+  await ctx.db.run(ctx.tx, 'touchDedup', [key]);
+  const [holder] = await ctx.db.run<{ jobId: number; expiresAt: number | null; state: string | null }>(
+    ctx.tx,
+    'lockDedup',
+    [key],
+  );
+  if (!holder || holder.state === null) return null;
+  const live =
+    holder.expiresAt === null
+      ? holder.state === 'pending' || holder.state === 'running'
+      : holder.expiresAt > (await nowOf(ctx));
+  return live ? String(holder.jobId) : null;
+}
+
+export async function insertJobs(ctx: TxContext, jobs: readonly NewJob[]): Promise<InsertedJob[]> {
+  const out: InsertedJob[] = [];
+  const queues = new Set<string>();
+  let earliest = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < jobs.length; ) {
+    const job = jobs[i] as NewJob;
+    // 0 means due now; only a delay needs the time (a round trip when the database keeps it).
+    const due = job.runAt ?? (job.delayMs ? (await nowOf(ctx)) + job.delayMs : 0);
+    if (job.dedup) {
+      const held = await dedupHolder(ctx, job.dedup.key);
+      if (held !== null) {
+        out.push({ id: held, created: false });
+        i++;
+        continue;
+      }
+    }
+    queues.add(job.queue);
+    earliest = Math.min(earliest, due);
+    let end = i + 1;
+    if (!job.dedup)
+      while (end < jobs.length && !jobs[end]?.dedup && sameTemplate(job, jobs[end] as NewJob)) end++;
+    if (end - i > 1) {
+      const run = jobs.slice(i, end);
+      const rows = await ctx.db.run<{ id: number }>(ctx.tx, 'insertJobsSharing', [
+        ctx.now,
+        job.task,
+        job.queue,
+        job.priority,
+        job.runAt ?? null,
+        job.delayMs ?? 0,
+        ...retryParams(job.retry),
+        job.timeoutMs,
+        json(job.metadata),
+        run.map((j) => JSON.stringify(j.input ?? null)),
+      ]);
+      if (rows.length !== run.length) throw new StoreError(`inserted ${rows.length} of ${run.length} jobs`);
+      for (const id of rows.map((r) => r.id).sort((a, b) => a - b))
+        out.push({ id: String(id), created: true });
+    } else {
+      const [row] = await ctx.db.run<{ id: number }>(ctx.tx, 'insertJob', [
+        ctx.now,
+        job.task,
+        job.queue,
+        JSON.stringify(job.input ?? null),
+        job.priority,
+        job.runAt ?? null,
+        job.delayMs ?? 0,
+        ...retryParams(job.retry),
+        job.timeoutMs,
+        json(job.metadata),
+        job.dedup?.key ?? null,
+      ]);
+      const id = row?.id as number;
+      if (job.dedup) {
+        const expires = job.dedup.windowMs === null ? null : (await nowOf(ctx)) + job.dedup.windowMs;
+        await ctx.db.run(ctx.tx, 'setDedup', [job.dedup.key, id, expires]);
+      }
+      out.push({ id: String(id), created: true });
+    }
+    i = end;
+  }
+  // Other processes hear of these through the insert trigger's NOTIFY; this one at once.
+  if (queues.size > 0)
+    ctx.announce({ type: 'jobs-available', queues: [...queues], earliestRunAt: earliest }, false);
+  return out;
+}
+
+export async function claimJobs(ctx: TxContext, req: ClaimRequest): Promise<ClaimedJob[]> {
+  if (req.limit <= 0 || req.queues.length === 0 || req.tasks.length === 0) return [];
+  const rows = await ctx.db.run<ClaimRow>(ctx.tx, 'claim', [
+    ctx.now,
+    req.workerId,
+    req.leaseMs,
+    req.queues,
+    req.tasks,
+    req.limit,
+  ]);
+  const claimed = rows.map(toClaimedJob);
+  claimed.sort((a, b) => b.priority - a.priority || Number(a.id) - Number(b.id));
+  return claimed;
+}
+
+const cancelledError = (reason: string): SerializedError => ({
+  name: 'JobCancelledError',
+  code: 'JOB_CANCELLED',
+  message: reason,
+});
+const summarize = (e: SerializedError) => ({
+  name: e.name,
+  message: e.message,
+  ...(e.code ? { code: e.code } : {}),
+});
+
+/** Applies one completion other than success; returns the job's queue when applied. */
+async function applyCompletion(
+  ctx: TxContext,
+  c: Exclude<Completion, { outcome: 'succeeded' }>,
+): Promise<string | null> {
+  const { db, tx } = ctx;
+  let rows: { queue: string }[];
+  switch (c.outcome) {
+    case 'failed':
+      if (c.retryDelayMs === null) {
+        rows = await db.run(tx, 'fail', [ctx.now, JSON.stringify(c.error), c.id, c.attempt]);
+        if (rows.length)
+          await event(ctx, c.id, 'failed', c.attempt, c.workerId, { error: summarize(c.error) });
+      } else {
+        await db.run(tx, 'keepStartEvent', [c.id, c.attempt]);
+        rows = await db.run(tx, 'retryLater', [
+          ctx.now,
+          JSON.stringify(c.error),
+          c.retryDelayMs,
+          c.id,
+          c.attempt,
+        ]);
+        if (rows.length) {
+          await event(ctx, c.id, 'retry_scheduled', c.attempt, c.workerId, {
+            error: summarize(c.error),
+            delayMs: c.retryDelayMs,
+            runAt: (await nowOf(ctx)) + c.retryDelayMs,
+          });
+        }
+      }
+      break;
+    case 'cancelled':
+      rows = await db.run(tx, 'cancelRunning', [
+        ctx.now,
+        JSON.stringify(cancelledError(c.reason)),
+        c.id,
+        c.attempt,
+      ]);
+      if (rows.length) await event(ctx, c.id, 'cancelled', c.attempt, c.workerId, { reason: c.reason });
+      break;
+    case 'released':
+      await db.run(tx, 'keepStartEvent', [c.id, c.attempt]);
+      rows = await db.run(tx, 'release', [ctx.now, c.id, c.attempt]);
+      if (rows.length) await event(ctx, c.id, 'released', c.attempt, c.workerId, { reason: c.reason });
+      break;
+  }
+  return rows[0]?.queue ?? null;
+}
+
+export async function completeJobs(ctx: TxContext, batch: CompletionBatch): Promise<CompletionResult[]> {
+  const { db, tx } = ctx;
+  const logs = batch.logs ?? [];
+  if (logs.length > 0) {
+    await db.run(tx, 'insertLogs', [
+      logs.map((l) => l.jobId),
+      logs.map((l) => l.attempt),
+      logs.map((l) => l.at),
+      logs.map((l) => l.level),
+      logs.map((l) => l.message),
+      logs.map((l) => json(l.fields)),
+    ]);
+  }
+  for (const p of batch.progress ?? [])
+    await db.run(tx, 'setProgress', [p.done, p.total, p.jobId, p.attempt]);
+
+  const successes = batch.completions.filter((c) => c.outcome === 'succeeded');
+  const succeeded = new Set<string>();
+  if (successes.length > 0) {
+    const rows = await db.run<{ id: number }>(tx, 'succeedBatch', [
+      ctx.now,
+      successes.map((c) => c.id),
+      successes.map((c) => c.attempt),
+      successes.map((c) => JSON.stringify(c.output ?? null)),
+    ]);
+    for (const r of rows) succeeded.add(String(r.id));
+  }
+
+  const results: CompletionResult[] = [];
+  const finished: string[] = [];
+  const requeued = new Set<string>();
+  for (const c of batch.completions) {
+    const queue =
+      c.outcome === 'succeeded' ? (succeeded.has(c.id) ? '' : null) : await applyCompletion(ctx, c);
+    if (queue !== null) {
+      const requeue = c.outcome === 'released' || (c.outcome === 'failed' && c.retryDelayMs !== null);
+      if (requeue) requeued.add(queue);
+      else finished.push(c.id);
+      results.push({
+        id: c.id,
+        applied: true,
+        state: requeue ? 'pending' : c.outcome === 'failed' ? 'failed' : c.outcome,
+      });
+      continue;
+    }
+    const [current] = await db.run<{ state: string; attempt: number }>(tx, 'jobStateAttempt', [c.id]);
+    if (current) {
+      await event(ctx, c.id, 'stale_completion', c.attempt, c.workerId, {
+        outcome: c.outcome,
+        currentState: current.state,
+        currentAttempt: current.attempt,
+      });
+    }
+    results.push({ id: c.id, applied: false, state: (current?.state as CompletionResult['state']) ?? null });
+  }
+  if (finished.length > 0) ctx.announce({ type: 'jobs-finished', ids: finished });
+  if (requeued.size > 0) ctx.announce({ type: 'jobs-available', queues: [...requeued], earliestRunAt: 0 });
+  return results;
+}
+
+export async function extendLeases(ctx: TxContext, req: ExtendLeasesRequest): Promise<ExtendLeasesResult> {
+  if (req.jobs.length === 0) return { lost: [], cancelRequested: [] };
+  const rows = await ctx.db.run<{ id: number; cancel_requested: number }>(ctx.tx, 'extendLeases', [
+    ctx.now,
+    req.leaseMs,
+    req.jobs.map((j) => j.id),
+    req.jobs.map((j) => j.attempt),
+  ]);
+  const held = new Map(rows.map((r) => [String(r.id), r.cancel_requested === 1]));
+  return {
+    lost: req.jobs.filter((j) => !held.has(j.id)).map((j) => j.id),
+    cancelRequested: req.jobs.filter((j) => held.get(j.id) === true).map((j) => j.id),
+  };
+}
+
+interface ExpiredRow extends RetryColumns {
+  id: number;
+  attempt: number;
+  attempt_base: number;
+  worker_id: string | null;
+  cancel_requested: number;
+  queue: string;
+}
+
+export async function expireLeases(ctx: TxContext, req: ExpireLeasesRequest): Promise<number> {
+  const rows = await ctx.db.run<ExpiredRow>(ctx.tx, 'expiredLeases', [ctx.now, req.limit]);
+  const finished: string[] = [];
+  const requeued = new Set<string>();
+  for (const row of rows) {
+    const id = String(row.id);
+    const workerId = row.worker_id ?? 'sweeper';
+    await event(ctx, id, 'lease_expired', row.attempt, row.worker_id);
+    if (row.cancel_requested === 1) {
+      await applyCompletion(ctx, {
+        id,
+        attempt: row.attempt,
+        workerId,
+        outcome: 'cancelled',
+        reason: 'cancel requested',
+      });
+      finished.push(id);
+      continue;
+    }
+    const retryDelayMs = req.decide({
+      attemptsUsed: row.attempt - row.attempt_base,
+      retry: toRetryPolicy(row),
+    });
+    const error: SerializedError = {
+      name: 'LeaseLostError',
+      code: 'LEASE_LOST',
+      message: `lease expired: worker ${row.worker_id ?? '?'} stopped renewing it (attempt ${row.attempt})`,
+    };
+    await applyCompletion(ctx, {
+      id,
+      attempt: row.attempt,
+      workerId,
+      outcome: 'failed',
+      error,
+      retryDelayMs,
+    });
+    if (retryDelayMs === null) finished.push(id);
+    else requeued.add(row.queue);
+  }
+  if (finished.length > 0) ctx.announce({ type: 'jobs-finished', ids: finished });
+  if (requeued.size > 0) ctx.announce({ type: 'jobs-available', queues: [...requeued], earliestRunAt: 0 });
+  return rows.length;
+}
