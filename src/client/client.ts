@@ -152,8 +152,9 @@ export function createClient(options: ClientOptions): Client {
     async submit(task: Task | string, input: unknown, opts?: SubmitOptions) {
       ensureOpen();
       const { name, def, defaults } = await resolveTask(task);
-      const job = toNewJob(name, defaults, validate(name, def, input), opts);
-      const [inserted] = await store.insertJobs([job]);
+      const { tx, ...rest } = opts ?? {};
+      const job = toNewJob(name, defaults, validate(name, def, input), rest);
+      const [inserted] = await store.insertJobs([job], tx === undefined ? undefined : { tx });
       if (!inserted) throw new Error('store returned no id for an inserted job');
       return handle(inserted.id, !inserted.created);
     },
@@ -162,7 +163,8 @@ export function createClient(options: ClientOptions): Client {
       if (!Array.isArray(inputs))
         throw new ValidationError('inputs must be an array', [{ path: 'inputs', message: 'not an array' }]);
       const { name, def, defaults } = await resolveTask(task);
-      const template = toNewJob(name, defaults, null, opts);
+      const { tx, ...rest } = opts ?? {};
+      const template = toNewJob(name, defaults, null, rest);
       if (template.dedup && inputs.length > 1) {
         throw new ValidationError('a dedupKey applies to one job; submit jobs with keys one by one', [
           { path: 'options.dedupKey', message: 'not allowed with several inputs' },
@@ -172,7 +174,7 @@ export function createClient(options: ClientOptions): Client {
         ...template,
         input: validate(name, def, input, `inputs.${i}`),
       }));
-      const inserted = await store.insertJobs(jobs);
+      const inserted = await store.insertJobs(jobs, tx === undefined ? undefined : { tx });
       return inserted.map((r) => handle(r.id, !r.created));
     },
     async run(task: Task | string, input: unknown, opts?: SubmitOptions & ResultOptions) {

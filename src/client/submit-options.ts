@@ -32,6 +32,11 @@ export interface SubmitOptions {
   dedupWindow?: Duration;
   /** Free-form JSON stored with the job. */
   metadata?: Record<string, unknown>;
+  /**
+   * PostgreSQL only: a `pg` client inside your open transaction. The job is inserted with it and
+   * exists if and only if your transaction commits.
+   */
+  tx?: unknown;
 }
 
 const KNOWN = new Set([
@@ -45,6 +50,7 @@ const KNOWN = new Set([
   'dedupKey',
   'dedupWindow',
   'metadata',
+  'tx',
 ]);
 
 function fail(path: string, message: string): never {

@@ -14,8 +14,12 @@ export interface Store {
   /** Where it points, without credentials (for messages and `stint dev`). */
   readonly description: string;
 
-  /** Inserts jobs in one transaction; a job whose dedup key is held returns the holder's id with `created: false`. */
-  insertJobs(jobs: readonly NewJob[]): Promise<InsertedJob[]>;
+  /**
+   * Inserts jobs in one transaction; a job whose dedup key is held returns the holder's id with
+   * `created: false`. With `tx` (PostgreSQL: a client inside the caller's open transaction) the
+   * jobs exist if and only if that transaction commits.
+   */
+  insertJobs(jobs: readonly NewJob[], options?: { tx?: unknown }): Promise<InsertedJob[]>;
   /** Claims up to `limit` due jobs: highest priority first, then oldest `runAt`, then insertion order. */
   claimJobs(request: ClaimRequest): Promise<ClaimedJob[]>;
   /** Applies completions fenced by attempt (stale ones are rejected and recorded), plus logs and progress. */

@@ -4,7 +4,8 @@ import { quoteIdent } from './sql.js';
 
 /**
  * Holds one connection that LISTENs on the schema's channel and turns payloads into store
- * notifications: `a:<queues>` jobs available, `f:<ids>` jobs finished, `c:<ids>` cancels requested.
+ * notifications: `a:<queues>[@<due ms>]` jobs available, `f:<ids>` jobs finished, `c:<ids>` cancels
+ * requested; anything else (`x:`, a list too long for a payload) is `changed`.
  * When the connection drops it reconnects with backoff and then announces `changed`, because
  * notifications sent meanwhile are lost (workers and waiters re-check; they also poll).
  */
@@ -14,8 +15,15 @@ export interface Listener {
 
 export function parsePayload(payload: string): StoreNotification {
   const kind = payload.slice(0, 2);
+  if (kind === 'a:') {
+    const [queues = '', due = '0'] = payload.slice(2).split('@');
+    return {
+      type: 'jobs-available',
+      queues: queues ? queues.split(',') : [],
+      earliestRunAt: Number(due) || 0,
+    };
+  }
   const list = payload.length > 2 ? payload.slice(2).split(',') : [];
-  if (kind === 'a:') return { type: 'jobs-available', queues: list, earliestRunAt: 0 };
   if (kind === 'f:') return { type: 'jobs-finished', ids: list };
   if (kind === 'c:') return { type: 'cancel-requested', ids: list };
   return { type: 'changed' };

@@ -1,9 +1,9 @@
 import pg from 'pg';
 import type { Clock } from '../../core/clock.js';
-import { ClosedError, StoreError } from '../../core/errors.js';
+import { ClosedError, StoreError, ValidationError } from '../../core/errors.js';
 import { trackResource } from '../../internal/resources.js';
 import { type RetryColumns, retryParams, toRetryPolicy } from '../rows.js';
-import type { Store, StoreListener, StoreNotification } from '../types.js';
+import type { NewJob, Store, StoreListener, StoreNotification } from '../types.js';
 import { createDb, type Queryable } from './db.js';
 import { createListener, type Listener } from './listen.js';
 import { migrate } from './migrate.js';
@@ -114,6 +114,26 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     }
   }
 
+  /**
+   * Inserts with the caller's client, inside the caller's transaction: nothing is committed here.
+   * Workers hear of the jobs through the insert trigger's NOTIFY, which PostgreSQL delivers on commit.
+   */
+  async function insertInCallersTransaction(jobs: readonly NewJob[], tx: unknown) {
+    if (closed) throw new ClosedError('the store');
+    if (typeof (tx as Queryable | null)?.query !== 'function') {
+      throw new ValidationError('options.tx must be a pg client inside an open transaction', [
+        { path: 'options.tx', message: 'not a pg client' },
+      ]);
+    }
+    await ready;
+    const ctx: TxContext = { db, tx: tx as Queryable, now: clock?.now() ?? null, announce: () => {} };
+    try {
+      return await insertJobs(ctx, jobs);
+    } catch (err) {
+      throw wrap(err);
+    }
+  }
+
   async function read<R>(fn: (on: Queryable) => Promise<R>): Promise<R> {
     if (closed) throw new ClosedError('the store');
     await ready;
@@ -127,7 +147,10 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
   return {
     kind: 'postgres',
     description: where,
-    insertJobs: (jobs) => transaction((ctx) => insertJobs(ctx, jobs)),
+    insertJobs: (jobs, opts) =>
+      opts?.tx === undefined
+        ? transaction((ctx) => insertJobs(ctx, jobs))
+        : insertInCallersTransaction(jobs, opts.tx),
     claimJobs: (req) => transaction((ctx) => claimJobs(ctx, req)),
     completeJobs: (batch) => transaction((ctx) => completeJobs(ctx, batch)),
     completeAndClaim: (batch, req) =>
@@ -220,7 +243,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
 function toPayload(n: StoreNotification): string | null {
   const payload =
     n.type === 'jobs-available'
-      ? `a:${n.queues.join(',')}`
+      ? `a:${n.queues.join(',')}${n.earliestRunAt > 0 ? `@${n.earliestRunAt}` : ''}`
       : n.type === 'jobs-finished'
         ? `f:${n.ids.join(',')}`
         : n.type === 'cancel-requested'

@@ -247,13 +247,17 @@ export async function completeJobs(ctx: TxContext, batch: CompletionBatch): Prom
   const results: CompletionResult[] = [];
   const finished: string[] = [];
   const requeued = new Set<string>();
+  let earliest = Number.POSITIVE_INFINITY;
   for (const c of batch.completions) {
     const queue =
       c.outcome === 'succeeded' ? (succeeded.has(c.id) ? '' : null) : await applyCompletion(ctx, c);
     if (queue !== null) {
       const requeue = c.outcome === 'released' || (c.outcome === 'failed' && c.retryDelayMs !== null);
-      if (requeue) requeued.add(queue);
-      else finished.push(c.id);
+      if (requeue) {
+        requeued.add(queue);
+        const delay = c.outcome === 'failed' ? (c.retryDelayMs ?? 0) : 0;
+        earliest = Math.min(earliest, delay > 0 ? (await nowOf(ctx)) + delay : 0);
+      } else finished.push(c.id);
       results.push({
         id: c.id,
         applied: true,
@@ -272,7 +276,8 @@ export async function completeJobs(ctx: TxContext, batch: CompletionBatch): Prom
     results.push({ id: c.id, applied: false, state: (current?.state as CompletionResult['state']) ?? null });
   }
   if (finished.length > 0) ctx.announce({ type: 'jobs-finished', ids: finished });
-  if (requeued.size > 0) ctx.announce({ type: 'jobs-available', queues: [...requeued], earliestRunAt: 0 });
+  if (requeued.size > 0)
+    ctx.announce({ type: 'jobs-available', queues: [...requeued], earliestRunAt: earliest });
   return results;
 }
 

@@ -2,10 +2,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { type Clock, systemClock } from '../../core/clock.js';
-import { ClosedError, StoreError } from '../../core/errors.js';
+import { ClosedError, StoreError, ValidationError } from '../../core/errors.js';
 import { trackResource } from '../../internal/resources.js';
 import { type RetryColumns, retryParams, toRetryPolicy } from '../rows.js';
-import type { Store, StoreNotification } from '../types.js';
+import type { NewJob, Store, StoreNotification } from '../types.js';
 import { cancelJob, deleteFinishedJobs, retryJob } from './admin.js';
 import { migrate } from './migrate.js';
 import { createSubscriptions, publish } from './notify.js';
@@ -115,10 +115,19 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     };
   }
 
+  const insertIntoSqlite = write((jobs: readonly NewJob[]) => insertJobs(ctx, jobs));
+
   return {
     kind: 'sqlite',
     description: `sqlite:${options.path}`,
-    insertJobs: write((jobs) => insertJobs(ctx, jobs)),
+    insertJobs: (jobs, opts) =>
+      opts?.tx === undefined
+        ? insertIntoSqlite(jobs)
+        : Promise.reject(
+            new ValidationError('options.tx (transactional submit) needs the PostgreSQL store', [
+              { path: 'options.tx', message: 'not supported by SQLite' },
+            ]),
+          ),
     claimJobs: write((req) => claimJobs(ctx, req)),
     completeJobs: write((batch) => completeJobs(ctx, batch)),
     completeAndClaim: write((batch, req) => ({

@@ -1,0 +1,142 @@
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import {
+  createClient,
+  createWorker,
+  defineTask,
+  JobCancelledError,
+  type Store,
+  StoreError,
+  ValidationError,
+} from '../../src/index.js';
+import { createPostgresStore } from '../../src/store/postgres/store.js';
+import { freshSchema, PG_URL, pgAvailable } from '../pg.js';
+
+const available = await pgAvailable();
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+
+let open: { close(): Promise<void> }[] = [];
+afterEach(async () => {
+  for (const o of open.reverse()) await o.close();
+  open = [];
+});
+
+function pgStore(schema: string): Store {
+  const store = createPostgresStore({ connectionString: PG_URL, schema, maxConnections: 4 });
+  open.push(store);
+  return store;
+}
+
+const add = defineTask({
+  name: 'add',
+  input: z.object({ a: z.number(), b: z.number() }),
+  retry: { maxAttempts: 3, backoff: '10ms' },
+  run: (ctx, { a, b }) => {
+    if (a < 0 && ctx.attempt < 2) throw new Error('negative, first try');
+    return a + b;
+  },
+});
+const waits = defineTask({
+  name: 'waits',
+  input: z.object({}),
+  run: (ctx) =>
+    new Promise((_resolve, reject) => {
+      ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason));
+    }),
+});
+
+describe.skipIf(!available)('PostgreSQL end to end', () => {
+  it('runs jobs, retries them, and wakes a waiter on another connection through NOTIFY', async () => {
+    const schema = freshSchema();
+    const workerStore = pgStore(schema);
+    const clientStore = pgStore(schema); // another pool: as if another process
+    const worker = createWorker({
+      store: workerStore,
+      tasks: [add, waits],
+      logger: quiet,
+      pollInterval: '1h',
+    });
+    const client = createClient({ store: clientStore, tasks: [add] });
+    open.push(worker, client);
+    await worker.start();
+    expect(await client.run(add, { a: 2, b: 3 }, { timeout: '10s' })).toBe(5);
+    const retried = await client.submit(add, { a: -1, b: 1 });
+    expect(await retried.result({ timeout: '10s' })).toBe(0);
+    expect((await retried.get()).attempt).toBe(2);
+    const history = (await client.events(retried.id)).map((e) => e.type);
+    expect(history).toEqual(['created', 'started', 'retry_scheduled', 'started', 'succeeded']);
+  });
+
+  it('cancels a running job from another connection at once (NOTIFY, not the next heartbeat)', async () => {
+    const schema = freshSchema();
+    const worker = createWorker({
+      store: pgStore(schema),
+      tasks: [waits],
+      logger: quiet,
+      leaseDuration: '1m',
+    });
+    const client = createClient({ store: pgStore(schema) });
+    open.push(worker, client);
+    await worker.start();
+    const h = await client.submit('waits', {});
+    while ((await h.status()) !== 'running') await new Promise((r) => setTimeout(r, 10));
+    const asked = Date.now();
+    await client.cancel(h.id);
+    await expect(h.result({ timeout: '15s' })).rejects.toBeInstanceOf(JobCancelledError);
+    // The heartbeat comes every 20 s here; NOTIFY carried the cancel.
+    expect(Date.now() - asked).toBeLessThan(10_000);
+  });
+
+  it('inserts inside the caller transaction: rolled back leaves no job, committed is picked up', async () => {
+    const schema = freshSchema();
+    const store = pgStore(schema);
+    const worker = createWorker({ store, tasks: [add], logger: quiet });
+    const client = createClient({ store, tasks: [add] });
+    open.push(worker, client);
+    await worker.start();
+    const pool = new pg.Pool({ connectionString: PG_URL, max: 1 });
+    try {
+      const conn = await pool.connect();
+      await conn.query('BEGIN');
+      const doomed = await client.submit(add, { a: 1, b: 1 }, { tx: conn });
+      await conn.query('ROLLBACK');
+      await conn.query('BEGIN');
+      const kept = await client.submit(add, { a: 20, b: 1 }, { tx: conn });
+      await conn.query('COMMIT');
+      conn.release();
+      expect(await client.job(kept.id).result({ timeout: '10s' })).toBe(21);
+      await expect(client.get(doomed.id)).rejects.toMatchObject({ code: 'JOB_NOT_FOUND' });
+    } finally {
+      await pool.end();
+    }
+    await expect(client.submit(add, { a: 1, b: 1 }, { tx: {} })).rejects.toBeInstanceOf(ValidationError);
+  });
+
+  it('migrates once when ten stores start on a new schema at the same time', async () => {
+    const schema = freshSchema();
+    const stores = Array.from({ length: 10 }, () => pgStore(schema));
+    await Promise.all(stores.map((s) => s.now()));
+    const check = new pg.Client({ connectionString: PG_URL });
+    await check.connect();
+    try {
+      const { rows } = await check.query(`SELECT version FROM "${schema}".stint_migrations`);
+      expect(rows).toEqual([{ version: 1 }]);
+    } finally {
+      await check.end();
+    }
+  });
+
+  it('fails with a clear error, not a hang, when the database cannot be reached', async () => {
+    const store = createPostgresStore({
+      connectionString: 'postgres://postgres@127.0.0.1:1/test',
+      connectTimeoutMs: 2000,
+    });
+    open.push(store);
+    const err = await store.getJob('1').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreError);
+    expect((err as Error).message).toMatch(
+      /cannot use PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:1\/test/,
+    );
+  });
+});
