@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -6,16 +6,9 @@ import { createClient, createSqliteStore } from '../../src/index.js';
 import { waitForFile } from '../fixtures/ledger-tasks.js';
 import { tempDbPath, tempDir } from '../helpers.js';
 import { spawnFixture } from '../processes.js';
+import { readLedger, runChaos } from './chaos.js';
 
 const dir = tempDir();
-
-function readLedger(file: string): string[] {
-  try {
-    return readFileSync(file, 'utf8').trim().split('\n').filter(Boolean);
-  } catch {
-    return [];
-  }
-}
 
 describe('a worker killed mid-job', () => {
   it('has its job run again elsewhere after the lease expires (SIGKILL)', async () => {
@@ -122,82 +115,13 @@ describe('a worker killed mid-job', () => {
 describe('no loss, no double completion', () => {
   it('2 submitters and 2 workers share one file; 10,000 jobs survive 3 random SIGKILLs', async () => {
     const db = tempDbPath(dir);
-    const ledgerFile = join(dir, 'ledger-chaos.txt');
-    const total = 10_000;
-    const env = { STINT_LEDGER: ledgerFile, STINT_LEASE_MS: '1000', STINT_CONCURRENCY: '20' };
-    const workers = [spawnFixture('worker-child.ts', [db], env), spawnFixture('worker-child.ts', [db], env)];
-    await Promise.all(workers.map((w) => w.waitFor(/^ready$/)));
-    const submitters = [
-      spawnFixture('submitter-child.ts', [db, String(total / 2), '50']),
-      spawnFixture('submitter-child.ts', [db, String(total / 2), '1']),
-    ];
-
-    const store = createSqliteStore({ path: db });
-    try {
-      const count = (state: string) => store.listJobs({ state: state as 'succeeded', limit: 1000 });
-      // Three kills at random moments while work is in flight, each victim restarted.
-      for (let kill = 0; kill < 3; kill++) {
-        await new Promise((r) => setTimeout(r, 300 + Math.random() * 700));
-        const victim = Math.floor(Math.random() * workers.length);
-        const old = workers[victim]!;
-        old.process.kill('SIGKILL');
-        await old.exited;
-        workers[victim] = spawnFixture('worker-child.ts', [db], env);
-        await workers[victim]!.waitFor(/^ready$/);
-      }
-      await Promise.all(submitters.map((s) => s.waitFor(/^done /, 60_000)));
-
-      const deadline = Date.now() + 90_000;
-      for (;;) {
-        const unfinished = (await count('pending')).jobs.length + (await count('running')).jobs.length;
-        if (unfinished === 0) break;
-        if (Date.now() > deadline) throw new Error(`${unfinished}+ jobs still unfinished`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-
-      // Every job succeeded, once, by its final attempt, and that attempt is in the ledger exactly once.
-      const jobs = [];
-      let cursor: string | undefined;
-      do {
-        const page = await store.listJobs({ limit: 1000, ...(cursor ? { cursor } : {}) });
-        jobs.push(...page.jobs);
-        cursor = page.nextCursor ?? undefined;
-      } while (cursor);
-      expect(jobs).toHaveLength(total);
-      expect(jobs.filter((j) => j.state !== 'succeeded')).toEqual([]);
-
-      const entries = readLedger(ledgerFile);
-      const byJob = new Map<string, number[]>();
-      for (const line of entries) {
-        const [id, attempt] = line.split(' ');
-        byJob.set(id!, [...(byJob.get(id!) ?? []), Number(attempt)]);
-      }
-      for (const job of jobs) {
-        const attempts = byJob.get(job.id) ?? [];
-        expect(
-          attempts.filter((a) => a === job.attempt),
-          `job ${job.id} final attempt in ledger`,
-        ).toHaveLength(1);
-        expect(Math.max(...attempts), `job ${job.id}: no attempt ran after the final one`).toBe(job.attempt);
-        expect(new Set(attempts).size, `job ${job.id}: each attempt completed at most once`).toBe(
-          attempts.length,
-        );
-      }
-      const retried = jobs.filter((j) => j.attempt > 1);
-      // The kills landed on jobs in flight (else this test proves nothing).
-      expect(retried.length).toBeGreaterThan(0);
-      const sample = retried.slice(0, 50);
-      for (const job of sample) {
-        const succeeded = (await store.getJobEvents(job.id)).filter((e) => e.type === 'succeeded');
-        expect(succeeded).toHaveLength(1);
-        expect(succeeded[0]!.attempt).toBe(job.attempt);
-      }
-    } finally {
-      for (const w of workers) {
-        w.process.kill('SIGTERM');
-        await w.exited;
-      }
-      await store.close();
-    }
+    await runChaos({
+      db,
+      store: createSqliteStore({ path: db }),
+      ledgerFile: join(dir, 'ledger-chaos.txt'),
+      total: 10_000,
+      workers: 2,
+      kills: 3,
+    });
   }, 180_000);
 });

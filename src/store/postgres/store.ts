@@ -9,7 +9,15 @@ import { createListener, type Listener } from './listen.js';
 import { migrate } from './migrate.js';
 import { cancelJob, getJob, getJobEvents, getJobLogs, listJobs, retryJob } from './read.js';
 import { pgStatements } from './sql.js';
-import { claimJobs, completeJobs, expireLeases, extendLeases, insertJobs, type TxContext } from './write.js';
+import {
+  claimJobs,
+  completeJobs,
+  expireLeases,
+  extendLeases,
+  insertJobs,
+  sameTemplate,
+  type TxContext,
+} from './write.js';
 
 export interface PostgresStoreOptions {
   /** A `postgres://` URL. Give this or `pool`. */
@@ -77,6 +85,26 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
   const publish = (n: StoreNotification) => {
     for (const l of listeners) l(n);
   };
+
+  /**
+   * Runs `fn` as one statement on the pool, without BEGIN/COMMIT round trips (autocommit). Only for
+   * work that is a single statement and announces nothing other processes need besides the
+   * trigger's NOTIFY: claims, lease renewals, plain inserts.
+   */
+  async function statement<R>(fn: (ctx: TxContext) => Promise<R>): Promise<R> {
+    if (closed) throw new ClosedError('the store');
+    await ready;
+    const notes: StoreNotification[] = [];
+    const ctx: TxContext = { db, tx: pool, now: clock?.now() ?? null, announce: (n) => notes.push(n) };
+    let result: R;
+    try {
+      result = await fn(ctx);
+    } catch (err) {
+      throw wrap(err);
+    }
+    for (const n of notes) publish(n);
+    return result;
+  }
 
   /** Runs `fn` in one transaction; announcements are published here and NOTIFYed to other processes. */
   async function transaction<R>(fn: (ctx: TxContext) => Promise<R>): Promise<R> {
@@ -148,17 +176,19 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     kind: 'postgres',
     description: where,
     insertJobs: (jobs, opts) =>
-      opts?.tx === undefined
-        ? transaction((ctx) => insertJobs(ctx, jobs))
-        : insertInCallersTransaction(jobs, opts.tx),
-    claimJobs: (req) => transaction((ctx) => claimJobs(ctx, req)),
+      opts?.tx !== undefined
+        ? insertInCallersTransaction(jobs, opts.tx)
+        : isOneStatement(jobs)
+          ? statement((ctx) => insertJobs(ctx, jobs))
+          : transaction((ctx) => insertJobs(ctx, jobs)),
+    claimJobs: (req) => statement((ctx) => claimJobs(ctx, req)),
     completeJobs: (batch) => transaction((ctx) => completeJobs(ctx, batch)),
     completeAndClaim: (batch, req) =>
       transaction(async (ctx) => ({
         results: await completeJobs(ctx, batch),
         jobs: await claimJobs(ctx, req),
       })),
-    extendLeases: (req) => transaction((ctx) => extendLeases(ctx, req)),
+    extendLeases: (req) => statement((ctx) => extendLeases(ctx, req)),
     expireLeases: (req) => transaction((ctx) => expireLeases(ctx, req)),
     cancelJob: (id, reason) => transaction((ctx) => cancelJob(ctx, id, reason)),
     retryJob: (id) => transaction((ctx) => retryJob(ctx, id)),
@@ -238,6 +268,12 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
       untrack();
     },
   };
+}
+
+/** Jobs that insertJobs writes with one statement: no dedup keys, one shared template. */
+function isOneStatement(jobs: readonly NewJob[]): boolean {
+  const first = jobs[0];
+  return !!first && jobs.every((j) => !j.dedup && (j === first || sameTemplate(first, j)));
 }
 
 function toPayload(n: StoreNotification): string | null {

@@ -46,7 +46,7 @@ export async function nowOf(ctx: TxContext): Promise<number> {
   return ctx.now;
 }
 
-function sameTemplate(a: NewJob, b: NewJob): boolean {
+export function sameTemplate(a: NewJob, b: NewJob): boolean {
   return (
     a.task === b.task &&
     a.queue === b.queue &&
