@@ -49,6 +49,7 @@ export type {
 export type { RetryOptions, RetryPolicy } from './core/retry.js';
 export type { Logger } from './internal/logger.js';
 export { DEFAULT_DATABASE, openStore } from './store/open.js';
+export { createPostgresStore, type PostgresStoreOptions } from './store/postgres/store.js';
 export { createSqliteStore, type SqliteStoreOptions } from './store/sqlite/store.js';
 export type { JobFilter, JobPage, Store } from './store/types.js';
 export type { JobLogger, TaskContext } from './task/context.js';

@@ -30,7 +30,7 @@ export function buildProgram(): Command {
     .version(version())
     .option(
       '--database <url>',
-      'SQLite file path or sqlite: URL (env STINT_DATABASE_URL; default .stint/stint.db)',
+      'SQLite file path, sqlite: URL or postgres:// URL (env STINT_DATABASE_URL; default .stint/stint.db)',
     )
     .option('--json', 'machine-readable output')
     .showHelpAfterError('(run stint --help for usage)')
