@@ -2,9 +2,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers.js';
+import { freshSchema, PG_URL, pgAvailable } from '../pg.js';
 import { spawnFixture } from '../processes.js';
 
 const dir = tempDir();
+const pgUp = await pgAvailable();
 const root = new URL('../../', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
 
@@ -18,7 +20,7 @@ function region(file: string, name: string | undefined): string {
 }
 
 describe('examples in the docs', () => {
-  for (const doc of ['README.md', 'docs/guide.md']) {
+  for (const doc of ['README.md', 'docs/guide.md', 'docs/many-machines.md']) {
     it(`${doc} shows each example exactly as it is in examples/`, () => {
       const blocks = [
         ...read(doc).matchAll(/<!-- example: ([\w./-]+?)(?:#([\w-]+))? -->\s*```ts\n([\s\S]*?)```/g),
@@ -34,6 +36,12 @@ describe('examples in the docs', () => {
 
   it('examples/quickstart.ts runs', async () => {
     const child = spawnFixture('../../examples/quickstart.ts', [join(dir, 'quickstart.db')]);
+    await child.waitFor(/^result https:\/\/example\.com\/cat\.png\?w=640$/);
+    expect(await child.exited).toBe(0);
+  });
+
+  it.skipIf(!pgUp)('examples/postgres.ts runs', async () => {
+    const child = spawnFixture('../../examples/postgres.ts', [`${PG_URL}?schema=${freshSchema('stint_example')}`]);
     await child.waitFor(/^result https:\/\/example\.com\/cat\.png\?w=640$/);
     expect(await child.exited).toBe(0);
   });
