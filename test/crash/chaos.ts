@@ -23,10 +23,12 @@ async function allJobs(store: Store): Promise<JobRecord[]> {
 }
 
 /**
- * Two submitter processes (one in batches, one job at a time) and `workers` worker processes share
- * `db`; `kills` times, at a random moment, a random worker is SIGKILLed and restarted. Then: every
- * job succeeded; its final attempt appears in the handlers' ledger exactly once, no attempt ran
- * after it, and each succeeded exactly once. `store` (closed here) reads the results.
+ * Two submitter processes (one in batches, one job at a time; or, with `dedupKeys`, both one job
+ * at a time with a key each, retrying failed submits) and `workers` worker processes share `db`;
+ * `kills` times, at a random moment, a random worker is SIGKILLed and restarted, and `disrupt`
+ * (if given) runs while work is in flight. Then: every job succeeded; its final attempt appears in
+ * the handlers' ledger exactly once, no attempt ran after it, and each succeeded exactly once.
+ * `store` (closed here) reads the results.
  */
 export async function runChaos(o: {
   db: string;
@@ -35,15 +37,24 @@ export async function runChaos(o: {
   total: number;
   workers: number;
   kills: number;
-}): Promise<void> {
+  dedupKeys?: boolean;
+  disrupt?: () => Promise<void>;
+  /** Jobs must have been retried after the disruption (false when it cannot be told apart). */
+  expectRetries?: boolean;
+}): Promise<{ submitRetries: number }> {
   const env = { STINT_LEDGER: o.ledgerFile, STINT_LEASE_MS: '1000', STINT_CONCURRENCY: '20' };
   const workers = Array.from({ length: o.workers }, () => spawnFixture('worker-child.ts', [o.db], env));
   try {
     await Promise.all(workers.map((w) => w.waitFor(/^ready$/)));
-    const submitters = [
-      spawnFixture('submitter-child.ts', [o.db, String(o.total / 2), '50']),
-      spawnFixture('submitter-child.ts', [o.db, String(o.total / 2), '1']),
-    ];
+    const submitters = o.dedupKeys
+      ? [
+          spawnFixture('submitter-child.ts', [o.db, String(o.total / 2), '1', 'a']),
+          spawnFixture('submitter-child.ts', [o.db, String(o.total / 2), '1', 'b']),
+        ]
+      : [
+          spawnFixture('submitter-child.ts', [o.db, String(o.total / 2), '50']),
+          spawnFixture('submitter-child.ts', [o.db, String(o.total / 2), '1']),
+        ];
     for (let kill = 0; kill < o.kills; kill++) {
       await new Promise((r) => setTimeout(r, 300 + Math.random() * 700));
       const victim = Math.floor(Math.random() * workers.length);
@@ -53,7 +64,17 @@ export async function runChaos(o: {
       workers[victim] = spawnFixture('worker-child.ts', [o.db], env);
       await workers[victim]!.waitFor(/^ready$/);
     }
-    await Promise.all(submitters.map((s) => s.waitFor(/^done /, 90_000)));
+    if (o.disrupt) {
+      // Disrupt mid-way: once a fifth of the jobs are in.
+      for (let i = 0; i < 300; i++) {
+        const [newest] = (await o.store.listJobs({ limit: 1 })).jobs;
+        if (newest && Number(newest.id) >= o.total / 5) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await o.disrupt();
+    }
+    const done = await Promise.all(submitters.map((s) => s.waitFor(/^done /, 90_000)));
+    const submitRetries = done.reduce((sum, line) => sum + Number(/retries (\d+)/.exec(line)?.[1] ?? 0), 0);
 
     const deadline = Date.now() + 90_000;
     for (;;) {
@@ -84,12 +105,13 @@ export async function runChaos(o: {
     }
     const retried = jobs.filter((j) => j.attempt > 1);
     // The kills landed on jobs in flight (else this test proves nothing).
-    expect(retried.length).toBeGreaterThan(0);
+    if (o.expectRetries !== false) expect(retried.length).toBeGreaterThan(0);
     for (const job of retried.slice(0, 50)) {
       const succeeded = (await o.store.getJobEvents(job.id)).filter((e) => e.type === 'succeeded');
       expect(succeeded).toHaveLength(1);
       expect(succeeded[0]!.attempt).toBe(job.attempt);
     }
+    return { submitRetries };
   } finally {
     for (const w of workers) {
       w.process.kill('SIGTERM');

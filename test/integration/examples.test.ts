@@ -41,7 +41,9 @@ describe('examples in the docs', () => {
   });
 
   it.skipIf(!pgUp)('examples/postgres.ts runs', async () => {
-    const child = spawnFixture('../../examples/postgres.ts', [`${PG_URL}?schema=${freshSchema('stint_example')}`]);
+    const child = spawnFixture('../../examples/postgres.ts', [
+      `${PG_URL}?schema=${freshSchema('stint_example')}`,
+    ]);
     await child.waitFor(/^result https:\/\/example\.com\/cat\.png\?w=640$/);
     expect(await child.exited).toBe(0);
   });

@@ -13,6 +13,29 @@ const types = {
       : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
+/**
+ * Checks out a connection for `fn`. A checked-out client that loses its connection emits 'error',
+ * which would crash the process without a listener (the pool only listens on idle clients); here
+ * it is caught, the query in flight fails instead, and the broken client is discarded on release.
+ */
+export async function withConnection<R>(
+  pool: pg.Pool,
+  fn: (client: pg.PoolClient) => Promise<R>,
+): Promise<R> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (err: Error) => {
+    broken = err;
+  };
+  client.on('error', onError);
+  try {
+    return await fn(client);
+  } finally {
+    client.removeListener('error', onError);
+    client.release(broken);
+  }
+}
+
 export interface Db {
   statements: PgStatements;
   /** Runs a named statement (prepared once per connection) with this store's type parsers. */

@@ -1,10 +1,10 @@
 import pg from 'pg';
 import type { Clock } from '../../core/clock.js';
-import { ClosedError, StoreError, ValidationError } from '../../core/errors.js';
+import { ClosedError, StintError, StoreError, ValidationError } from '../../core/errors.js';
 import { trackResource } from '../../internal/resources.js';
 import { type RetryColumns, retryParams, toRetryPolicy } from '../rows.js';
 import type { NewJob, Store, StoreListener, StoreNotification } from '../types.js';
-import { createDb, type Queryable } from './db.js';
+import { createDb, type Queryable, withConnection } from './db.js';
 import { createListener, type Listener } from './listen.js';
 import { migrate } from './migrate.js';
 import { cancelJob, getJob, getJobEvents, getJobLogs, listJobs, retryJob } from './read.js';
@@ -75,12 +75,20 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
   let closed = false;
   const untrack = trackResource(`postgres store ${where}`);
 
-  const ready = migrate(pool, schema, clock?.now() ?? Date.now()).catch((err: unknown) => {
-    if ((err as { code?: string }).code === 'SCHEMA_TOO_NEW') throw err;
-    throw new StoreError(`cannot use PostgreSQL at ${where}: ${(err as Error).message}`, { cause: err });
-  });
-  // Callers see the error on their first call; it must not also surface as an unhandled rejection.
-  ready.catch(() => undefined);
+  /**
+   * The schema is migrated before the first statement. A failure (the database is down) is
+   * reported to that caller and the next call tries again, so a store opened during an outage
+   * recovers when the database comes back.
+   */
+  let migrated: Promise<void> | null = null;
+  const ready = (): Promise<void> => {
+    migrated ??= migrate(pool, schema, clock?.now() ?? Date.now()).catch((err: unknown) => {
+      migrated = null;
+      if ((err as { code?: string }).code === 'SCHEMA_TOO_NEW') throw err;
+      throw new StoreError(`cannot use PostgreSQL at ${where}: ${(err as Error).message}`, { cause: err });
+    });
+    return migrated;
+  };
 
   const publish = (n: StoreNotification) => {
     for (const l of listeners) l(n);
@@ -93,14 +101,14 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
    */
   async function statement<R>(fn: (ctx: TxContext) => Promise<R>): Promise<R> {
     if (closed) throw new ClosedError('the store');
-    await ready;
+    await ready();
     const notes: StoreNotification[] = [];
     const ctx: TxContext = { db, tx: pool, now: clock?.now() ?? null, announce: (n) => notes.push(n) };
     let result: R;
     try {
       result = await fn(ctx);
     } catch (err) {
-      throw wrap(err);
+      throw wrap(err, where);
     }
     for (const n of notes) publish(n);
     return result;
@@ -109,37 +117,39 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
   /** Runs `fn` in one transaction; announcements are published here and NOTIFYed to other processes. */
   async function transaction<R>(fn: (ctx: TxContext) => Promise<R>): Promise<R> {
     if (closed) throw new ClosedError('the store');
-    await ready;
-    const client = await pool.connect().catch((err: unknown) => {
-      throw new StoreError(`cannot reach PostgreSQL at ${where}: ${(err as Error).message}`, { cause: err });
-    });
+    await ready();
     const notes: StoreNotification[] = [];
-    const remote: string[] = [];
-    const ctx: TxContext = {
-      db,
-      tx: client,
-      now: clock?.now() ?? null,
-      announce: (n, notify = true) => {
-        notes.push(n);
-        const payload = notify ? toPayload(n) : null;
-        if (payload !== null) remote.push(payload);
-      },
-    };
+    let result: R;
     try {
-      await client.query('BEGIN');
-      const result = await fn(ctx);
-      for (const payload of remote) await client.query('SELECT pg_notify($1, $2)', [channel, payload]);
-      await client.query('COMMIT');
-      client.release();
-      for (const n of notes) publish(n);
-      return result;
+      result = await withConnection(pool, async (client) => {
+        const remote: string[] = [];
+        const ctx: TxContext = {
+          db,
+          tx: client,
+          now: clock?.now() ?? null,
+          announce: (n, notify = true) => {
+            notes.push(n);
+            const payload = notify ? toPayload(n) : null;
+            if (payload !== null) remote.push(payload);
+          },
+        };
+        try {
+          await client.query('BEGIN');
+          const out = await fn(ctx);
+          for (const payload of remote) await client.query('SELECT pg_notify($1, $2)', [channel, payload]);
+          await client.query('COMMIT');
+          return out;
+        } catch (err) {
+          // The statement's error is the one to report; a failed rollback ends with the connection.
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw err;
+        }
+      });
     } catch (err) {
-      await client.query('ROLLBACK').then(
-        () => client.release(),
-        (rollbackErr: unknown) => client.release(rollbackErr as Error),
-      );
-      throw wrap(err);
+      throw wrap(err, where);
     }
+    for (const n of notes) publish(n);
+    return result;
   }
 
   /**
@@ -153,22 +163,22 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
         { path: 'options.tx', message: 'not a pg client' },
       ]);
     }
-    await ready;
+    await ready();
     const ctx: TxContext = { db, tx: tx as Queryable, now: clock?.now() ?? null, announce: () => {} };
     try {
       return await insertJobs(ctx, jobs);
     } catch (err) {
-      throw wrap(err);
+      throw wrap(err, where);
     }
   }
 
   async function read<R>(fn: (on: Queryable) => Promise<R>): Promise<R> {
     if (closed) throw new ClosedError('the store');
-    await ready;
+    await ready();
     try {
       return await fn(pool);
     } catch (err) {
-      throw wrap(err);
+      throw wrap(err, where);
     }
   }
 
@@ -262,7 +272,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
       closed = true;
       listeners.clear();
       await listener?.close();
-      await ready.catch(() => undefined);
+      await migrated?.catch(() => undefined);
       pool.removeListener('error', onPoolError);
       if (ownsPool) await pool.end();
       untrack();
@@ -302,9 +312,18 @@ function describe(connectionString: string | undefined, schema: string): string 
   }
 }
 
-function wrap(err: unknown): unknown {
-  if (err instanceof Error && !(err as { code?: string }).code?.match(/^[A-Z_]+$/) && 'severity' in err) {
-    return new StoreError(`PostgreSQL: ${err.message}`, { cause: err });
+/** Everything the store throws is a StintError; database and connection errors become StoreErrors. */
+function wrap(err: unknown, where: string): unknown {
+  if (err instanceof StintError) return err;
+  const code = (err as { code?: string })?.code;
+  const message = (err as Error)?.message ?? String(err);
+  if (
+    code === 'ECONNREFUSED' ||
+    code === 'ENOTFOUND' ||
+    code === 'ETIMEDOUT' ||
+    /timeout exceeded when trying to connect/i.test(message)
+  ) {
+    return new StoreError(`cannot reach PostgreSQL at ${where}: ${message}`, { cause: err });
   }
-  return err;
+  return new StoreError(`PostgreSQL: ${message}`, { cause: err });
 }
