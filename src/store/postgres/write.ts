@@ -309,6 +309,7 @@ export async function expireLeases(ctx: TxContext, req: ExpireLeasesRequest): Pr
   const rows = await ctx.db.run<ExpiredRow>(ctx.tx, 'expiredLeases', [ctx.now, req.limit]);
   const finished: string[] = [];
   const requeued = new Set<string>();
+  let earliest = Number.POSITIVE_INFINITY;
   for (const row of rows) {
     const id = String(row.id);
     const workerId = row.worker_id ?? 'sweeper';
@@ -342,9 +343,14 @@ export async function expireLeases(ctx: TxContext, req: ExpireLeasesRequest): Pr
       retryDelayMs,
     });
     if (retryDelayMs === null) finished.push(id);
-    else requeued.add(row.queue);
+    else {
+      requeued.add(row.queue);
+      earliest = Math.min(earliest, (await nowOf(ctx)) + retryDelayMs);
+    }
   }
   if (finished.length > 0) ctx.announce({ type: 'jobs-finished', ids: finished });
-  if (requeued.size > 0) ctx.announce({ type: 'jobs-available', queues: [...requeued], earliestRunAt: 0 });
+  // Wake workers when the retry is due, not now (they would find nothing and wait for a poll).
+  if (requeued.size > 0)
+    ctx.announce({ type: 'jobs-available', queues: [...requeued], earliestRunAt: earliest });
   return rows.length;
 }

@@ -27,7 +27,7 @@ CREATE TABLE job_logs (
 );
 
 CREATE TABLE jobs (
-  id               INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused: an old id must not name a new job
+  id               INTEGER PRIMARY KEY, -- never reused: retention always keeps the newest row
   task             TEXT    NOT NULL,
   queue            TEXT    NOT NULL,
   state            TEXT    NOT NULL CHECK (state IN ('pending', 'running', 'succeeded', 'failed', 'cancelled')),

@@ -137,7 +137,13 @@ const SQL = {
     WHERE id = ? AND state IN ('failed', 'cancelled')`,
 
   /** (before, limit) -> finished jobs older than `before` */
+  /**
+   * (before, limit) -> finished jobs older than `before`, never the newest job: SQLite gives a new
+   * row max(rowid) + 1, so keeping the newest row is what stops an old id from naming a new job
+   * (cheaper than AUTOINCREMENT, which costs a second B-tree write on every insert).
+   */
   finishedBefore: `SELECT id FROM jobs WHERE state IN ('succeeded', 'failed', 'cancelled') AND finished_at < ?
+      AND id < (SELECT max(id) FROM jobs)
     ORDER BY finished_at LIMIT ?`,
   /** (ids_json) */
   deleteEvents: 'DELETE FROM job_events WHERE job_id IN (SELECT value FROM json_each(?))',

@@ -326,6 +326,7 @@ export function expireLeases(ctx: WriteContext, req: ExpireLeasesRequest): numbe
   const rows = ctx.stmts.expiredLeases.all(now, req.limit) as ExpiredRow[];
   const finished: string[] = [];
   const requeued = new Set<string>();
+  let earliest = Number.POSITIVE_INFINITY;
   for (const row of rows) {
     const id = String(row.id);
     const error: SerializedError = {
@@ -350,10 +351,15 @@ export function expireLeases(ctx: WriteContext, req: ExpireLeasesRequest): numbe
     });
     applyCompletion(ctx, { id, attempt: row.attempt, workerId, outcome: 'failed', error, retryDelayMs }, now);
     if (retryDelayMs === null) finished.push(id);
-    else requeued.add(row.queue);
+    else {
+      requeued.add(row.queue);
+      earliest = Math.min(earliest, now + retryDelayMs);
+    }
   }
   if (finished.length > 0) ctx.announce({ type: 'jobs-finished', ids: finished });
-  if (requeued.size > 0) ctx.announce({ type: 'jobs-available', queues: [...requeued], earliestRunAt: now });
+  // Wake workers when the retry is due, not now (they would find nothing and wait for a poll).
+  if (requeued.size > 0)
+    ctx.announce({ type: 'jobs-available', queues: [...requeued], earliestRunAt: earliest });
   return rows.length;
 }
 

@@ -1,7 +1,7 @@
 -- stint schema, version 1 (SQLite). Times are integer milliseconds since the epoch.
 
 CREATE TABLE jobs (
-  id               INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused: an old id must not name a new job
+  id               INTEGER PRIMARY KEY, -- never reused: retention always keeps the newest row
   task             TEXT    NOT NULL,
   queue            TEXT    NOT NULL,
   state            TEXT    NOT NULL CHECK (state IN ('pending', 'running', 'succeeded', 'failed', 'cancelled')),
