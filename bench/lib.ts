@@ -31,7 +31,7 @@ export interface Metric {
   key: string;
   label: string;
   value: number;
-  unit: 'jobs/s' | 'ms' | 'MB' | 'x' | 'count';
+  unit: 'jobs/s' | 'ms' | 's' | 'MB' | 'x' | 'count';
   target?: Target;
 }
 
@@ -55,6 +55,36 @@ export function noopTask(onRun: (jobId: string) => void = () => {}) {
     run: (ctx) => {
       onRun(ctx.jobId);
       return null;
+    },
+  });
+}
+
+/** How long attempt 1 of the `recovery` task hangs (its worker is killed long before). */
+export const HANG_MS = 60_000;
+
+/**
+ * The task of scenario `recovery`: announces each start, then attempt 1 hangs (bounded by
+ * HANG_MS, or until the worker aborts it) while attempt 2 and later return at once.
+ */
+export function recoveryTask(onStart: (jobId: string, attempt: number) => void = () => {}) {
+  return defineTask({
+    name: 'hang',
+    input: z.unknown(),
+    run: async (ctx) => {
+      onStart(ctx.jobId, ctx.attempt);
+      if (ctx.attempt >= 2) return 'recovered';
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, HANG_MS);
+        ctx.signal.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(timer);
+            resolve();
+          },
+          { once: true },
+        );
+      });
+      return 'hung';
     },
   });
 }

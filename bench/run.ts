@@ -4,6 +4,7 @@
  * Every run of every scenario happens in a fresh child process (bench/scenario-child.ts) with its
  * own temp directory, killed if it overruns RUN_LIMIT_MS. Runs are interleaved (all scenarios,
  * then all again), and the table shows the median of each figure with every run's value.
+ * Without `--runs`, each scenario runs its own default count (3, or fewer for slow ones).
  * BENCH_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to the scenario children.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,12 +19,15 @@ const RUN_LIMIT_MS = 60_000;
 
 interface Args {
   only: string[] | null;
-  runs: number;
+  /** null: each scenario's default. */
+  runs: number | null;
   json: string | null;
 }
 
+const DEFAULT_RUNS = 3;
+
 function parseArgs(argv: string[]): Args {
-  const args: Args = { only: null, runs: 3, json: null };
+  const args: Args = { only: null, runs: null, json: null };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => {
@@ -41,7 +45,8 @@ function parseArgs(argv: string[]): Args {
       process.exit(0);
     } else throw new Error(`unknown flag ${flag} (try --help)`);
   }
-  if (!Number.isInteger(args.runs) || args.runs < 1 || args.runs > 20) throw new Error('--runs must be 1-20');
+  if (args.runs !== null && (!Number.isInteger(args.runs) || args.runs < 1 || args.runs > 20))
+    throw new Error('--runs must be 1-20');
   for (const name of args.only ?? []) {
     if (!SCENARIOS.some((s) => s.name === name)) throw new Error(`unknown scenario ${name}`);
   }
@@ -96,6 +101,8 @@ const fmt = (value: number, unit: Metric['unit']): string => {
       return Math.round(value).toLocaleString('en-US');
     case 'ms':
       return value < 1 ? value.toFixed(3) : value < 100 ? value.toFixed(2) : value.toFixed(0);
+    case 's':
+      return value.toFixed(2);
     case 'MB':
       return value.toFixed(1);
     case 'x':
@@ -105,10 +112,10 @@ const fmt = (value: number, unit: Metric['unit']): string => {
 
 const meets = (value: number, t: Target) => (t.op === '>=' ? value >= t.value : value <= t.value);
 
-function printTable(rows: Row[], machine: string, runs: number, errors: string[]): void {
+function printTable(rows: Row[], machine: string, runs: string, errors: string[]): void {
   const out: string[] = [];
   out.push(`machine: ${machine}`);
-  out.push(`runs: ${runs} per scenario, median shown; every run's value in the 'runs' column`);
+  out.push(`runs: ${runs}; median shown, every run's value in the 'runs' column`);
   out.push('');
   out.push('| scenario | metric | median | unit | runs | target | result |');
   out.push('|---|---|---:|---|---|---|---|');
@@ -134,12 +141,16 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const chosen = SCENARIOS.filter((s) => !args.only || args.only.includes(s.name));
   const machine = machineLine();
-  console.error(`stint bench: ${chosen.map((s) => s.name).join(', ')} x ${args.runs} runs\n${machine}`);
+  const runsOf = (s: (typeof chosen)[number]) => args.runs ?? s.runs ?? DEFAULT_RUNS;
+  const rounds = Math.max(...chosen.map(runsOf));
+  const runsLine = chosen.map((s) => `${s.name} ${runsOf(s)}`).join(', ');
+  console.error(`stint bench, runs: ${runsLine}\n${machine}`);
   const byKey = new Map<string, Row>();
   const errors: string[] = [];
   const started = performance.now();
-  for (let run = 1; run <= args.runs; run++) {
+  for (let run = 1; run <= rounds; run++) {
     for (const s of chosen) {
+      if (run > runsOf(s)) continue;
       const t0 = performance.now();
       try {
         for (const metric of await runOnce(s.name)) {
@@ -148,7 +159,7 @@ async function main(): Promise<void> {
           byKey.set(metric.key, row);
         }
         console.error(
-          `  run ${run}/${args.runs} ${s.name}: ${((performance.now() - t0) / 1000).toFixed(1)}s`,
+          `  run ${run}/${runsOf(s)} ${s.name}: ${((performance.now() - t0) / 1000).toFixed(1)}s`,
         );
       } catch (err) {
         const message = `run ${run} ${s.name}: ${(err as Error).message}`;
@@ -178,9 +189,8 @@ async function main(): Promise<void> {
     });
   }
   console.error(`total ${((performance.now() - started) / 1000).toFixed(0)}s\n`);
-  printTable(rows, machine, args.runs, errors);
-  if (args.json)
-    writeFileSync(args.json, JSON.stringify({ machine, runs: args.runs, rows, errors }, null, 2));
+  printTable(rows, machine, runsLine, errors);
+  if (args.json) writeFileSync(args.json, JSON.stringify({ machine, runs: runsLine, rows, errors }, null, 2));
   if (errors.length > 0) process.exitCode = 1;
 }
 

@@ -8,6 +8,8 @@ export interface ScenarioInfo {
   name: string;
   title: string;
   load: () => Promise<ScenarioFn>;
+  /** Runs per invocation unless `--runs` is given. @default 3 */
+  runs?: number;
 }
 
 export const SCENARIOS: readonly ScenarioInfo[] = [
@@ -45,5 +47,12 @@ export const SCENARIOS: readonly ScenarioInfo[] = [
     name: 'rss',
     title: '7. idle worker RSS',
     load: async () => (await import('./rss.js')).rss,
+  },
+  {
+    name: 'recovery',
+    title: "8. a SIGKILLed worker's job runs again on another worker",
+    load: async () => (await import('./recovery.js')).recovery,
+    // Each run waits out a 10 s lease: once per invocation unless --runs says otherwise.
+    runs: 1,
   },
 ];

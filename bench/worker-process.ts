@@ -7,6 +7,9 @@
  *             then stops and says `stopped`.
  * - latency:  starts an idle worker; each handler call sends `started` with its wall-clock time
  *             (`performance.timeOrigin + performance.now()`); each completion commit sends `finished`.
+ * - recovery: creates a worker with default options (only the task list and a quiet logger) for
+ *             the `recovery` task and says `loaded`; on `start` starts it and says `ready`. Each
+ *             handler call sends `started` with the pid, the attempt and its wall-clock time.
  * - idle:     starts a worker with default options, idles 2 s, sends its memory usage.
  * - baseline: loads nothing of stint, idles 2 s, sends its memory usage (node + tsx alone).
  *
@@ -34,7 +37,7 @@ async function main(): Promise<void> {
   }
   if (!path) throw new Error('usage: worker-process.ts <mode> <dbPath> [jobs]');
   const { createSqliteStore, createWorker } = await import('../src/index.js');
-  const { noopTask, quietLogger, wallNow, whenFinished } = await import('./lib.js');
+  const { noopTask, quietLogger, recoveryTask, wallNow, whenFinished } = await import('./lib.js');
 
   if (mode === 'idle') {
     const worker = createWorker({ store: path, tasks: [noopTask()], logger: quietLogger });
@@ -43,6 +46,24 @@ async function main(): Promise<void> {
     send(memory());
     await worker.close();
     return;
+  }
+
+  if (mode === 'recovery') {
+    const task = recoveryTask((id, attempt) =>
+      send({ type: 'started', id, attempt, pid: process.pid, at: wallNow() }),
+    );
+    const worker = createWorker({ store: path, tasks: [task], logger: quietLogger });
+    process.once('message', () => {
+      worker.start().then(
+        () => send({ type: 'ready' }),
+        (err: unknown) => {
+          console.error(err);
+          process.exit(1);
+        },
+      );
+    });
+    send({ type: 'loaded' });
+    return; // Killed by the parent, or it exits when the parent disconnects.
   }
 
   const store = createSqliteStore({ path });
