@@ -84,6 +84,36 @@ export interface Client {
   close(): Promise<void>;
 }
 
+interface HandleOps {
+  get(id: string): Promise<JobRecord>;
+  result<Out>(id: string, options?: ResultOptions): Promise<Out>;
+  cancel(id: string, reason?: string): Promise<JobRecord>;
+}
+
+/** A handle is an id plus shared methods: submitMany makes thousands, so no closures per handle. */
+class Handle<Out> implements JobHandle<Out> {
+  readonly #ops: HandleOps;
+  readonly id: string;
+  readonly deduplicated: boolean;
+  constructor(ops: HandleOps, id: string, deduplicated: boolean) {
+    this.#ops = ops;
+    this.id = id;
+    this.deduplicated = deduplicated;
+  }
+  async status(): Promise<JobState> {
+    return (await this.#ops.get(this.id)).state;
+  }
+  get(): Promise<JobRecord> {
+    return this.#ops.get(this.id);
+  }
+  result(options?: ResultOptions): Promise<Out> {
+    return this.#ops.result<Out>(this.id, options);
+  }
+  cancel(reason?: string): Promise<JobRecord> {
+    return this.#ops.cancel(this.id, reason);
+  }
+}
+
 export function createClient(options: ClientOptions): Client {
   const ownsStore = typeof options.store === 'string';
   const store = typeof options.store === 'string' ? openStore(options.store) : options.store;
@@ -138,14 +168,9 @@ export function createClient(options: ClientOptions): Client {
     throw new JobFailedError(id, job.error ?? { name: 'Error', message: 'unknown error' });
   };
 
-  const handle = <Out>(id: string, deduplicated = false): JobHandle<Out> => ({
-    id,
-    deduplicated,
-    status: async () => (await get(id)).state,
-    get: () => get(id),
-    result: (opts) => result<Out>(id, opts),
-    cancel: (reason) => client.cancel(id, reason),
-  });
+  const ops: HandleOps = { get, result, cancel: (id, reason) => client.cancel(id, reason) };
+  const handle = <Out>(id: string, deduplicated = false): JobHandle<Out> =>
+    new Handle<Out>(ops, id, deduplicated);
 
   const client: Client = {
     store,
