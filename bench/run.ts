@@ -11,8 +11,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { endChild, forkTs, type Metric, median, nextMessage, REPO_ROOT, type Target } from './lib.js';
-import { SCENARIOS } from './scenarios.js';
+import { type ScenarioInfo, scenariosFor } from './scenarios.js';
 
 /** Hard limit for one run of one scenario, on top of the scenario's own deadlines. */
 const RUN_LIMIT_MS = 60_000;
@@ -22,12 +23,13 @@ interface Args {
   /** null: each scenario's default. */
   runs: number | null;
   json: string | null;
+  store: 'sqlite' | 'postgres';
 }
 
 const DEFAULT_RUNS = 3;
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { only: null, runs: null, json: null };
+  const args: Args = { only: null, runs: null, json: null, store: 'sqlite' };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => {
@@ -38,9 +40,13 @@ function parseArgs(argv: string[]): Args {
     if (flag === '--only') args.only = value().split(',').filter(Boolean);
     else if (flag === '--runs') args.runs = Number(value());
     else if (flag === '--json') args.json = value();
-    else if (flag === '--help' || flag === '-h') {
+    else if (flag === '--store') {
+      const store = value();
+      if (store !== 'sqlite' && store !== 'postgres') throw new Error('--store must be sqlite or postgres');
+      args.store = store;
+    } else if (flag === '--help' || flag === '-h') {
       console.log(
-        `usage: npm run bench -- [--only ${SCENARIOS.map((s) => s.name).join(',')}] [--runs N] [--json file]`,
+        `usage: npm run bench -- [--store sqlite|postgres] [--only ${[...scenariosFor('sqlite'), ...scenariosFor('postgres')].map((s) => s.name).join(',')}] [--runs N] [--json file]`,
       );
       process.exit(0);
     } else throw new Error(`unknown flag ${flag} (try --help)`);
@@ -48,7 +54,8 @@ function parseArgs(argv: string[]): Args {
   if (args.runs !== null && (!Number.isInteger(args.runs) || args.runs < 1 || args.runs > 20))
     throw new Error('--runs must be 1-20');
   for (const name of args.only ?? []) {
-    if (!SCENARIOS.some((s) => s.name === name)) throw new Error(`unknown scenario ${name}`);
+    if (!scenariosFor(args.store).some((s) => s.name === name))
+      throw new Error(`unknown scenario ${name} for --store ${args.store}`);
   }
   return args;
 }
@@ -64,10 +71,25 @@ function machineLine(): string {
   return `${cpu.length} × ${model} | ${gib} GiB RAM | Node ${process.version} | SQLite ${sqlite} | stint ${pkg.version} | ${platform()} ${release()}`;
 }
 
-async function runOnce(name: string): Promise<Metric[]> {
+/** The PostgreSQL server's version, for the machine line of `--store postgres`. */
+async function postgresVersion(): Promise<string> {
+  // Loaded only here: a SQLite invocation loads nothing of the PostgreSQL scenarios.
+  const { PG_URL } = await import('./pg-systems.js');
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    const r = await client.query('SHOW server_version');
+    return `PostgreSQL ${(r.rows[0] as { server_version: string }).server_version.split(' ')[0]}`;
+  } finally {
+    await client.end();
+  }
+}
+
+async function runOnce(s: ScenarioInfo, store: Args['store']): Promise<Metric[]> {
+  const name = s.name;
   const dir = mkdtempSync(join(tmpdir(), `stint-bench-${name}-`));
   const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  const child = forkTs('scenario-child.ts', [name, dir], flags);
+  const child = forkTs('scenario-child.ts', [name, dir, store], flags);
   try {
     const reply = await nextMessage(
       child,
@@ -75,7 +97,7 @@ async function runOnce(name: string): Promise<Metric[]> {
         (m as { type?: string }).type
           ? (m as { type: string; metrics?: Metric[]; message?: string })
           : undefined,
-      RUN_LIMIT_MS,
+      s.limitMs ?? RUN_LIMIT_MS,
       `scenario ${name}`,
     );
     if (reply.type !== 'result' || !reply.metrics) throw new Error(reply.message ?? 'no metrics');
@@ -139,8 +161,8 @@ function printTable(rows: Row[], machine: string, runs: string, errors: string[]
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const chosen = SCENARIOS.filter((s) => !args.only || args.only.includes(s.name));
-  const machine = machineLine();
+  const chosen = scenariosFor(args.store).filter((s) => !args.only || args.only.includes(s.name));
+  const machine = args.store === 'postgres' ? `${machineLine()} | ${await postgresVersion()}` : machineLine();
   const runsOf = (s: (typeof chosen)[number]) => args.runs ?? s.runs ?? DEFAULT_RUNS;
   const rounds = Math.max(...chosen.map(runsOf));
   const runsLine = chosen.map((s) => `${s.name} ${runsOf(s)}`).join(', ');
@@ -153,7 +175,7 @@ async function main(): Promise<void> {
       if (run > runsOf(s)) continue;
       const t0 = performance.now();
       try {
-        for (const metric of await runOnce(s.name)) {
+        for (const metric of await runOnce(s, args.store)) {
           const row = byKey.get(metric.key) ?? { scenario: s.name, metric, values: [], median: 0 };
           row.values.push(metric.value);
           byKey.set(metric.key, row);

@@ -1,14 +1,14 @@
 /**
  * Runs one scenario once and sends its metrics to the runner over IPC:
- *   node --import tsx bench/scenario-child.ts <scenario> <tempDir>
+ *   node --import tsx bench/scenario-child.ts <scenario> <tempDir> [sqlite|postgres]
  * The runner owns the temp directory and kills this process if it overruns.
  */
-import { SCENARIOS } from './scenarios.js';
+import { scenariosFor } from './scenarios.js';
 
-const [name, dir] = process.argv.slice(2);
+const [name, dir, store = 'sqlite'] = process.argv.slice(2);
 
 async function main(): Promise<unknown> {
-  const scenario = SCENARIOS.find((s) => s.name === name);
+  const scenario = scenariosFor(store).find((s) => s.name === name);
   if (!scenario || !dir) throw new Error(`usage: scenario-child.ts <scenario> <dir> (got ${name} ${dir})`);
   const run = await scenario.load();
   return { type: 'result', metrics: await run({ dir }) };

@@ -10,6 +10,8 @@ export interface ScenarioInfo {
   load: () => Promise<ScenarioFn>;
   /** Runs per invocation unless `--runs` is given. @default 3 */
   runs?: number;
+  /** The runner kills a run of this scenario after this long. @default 60_000 */
+  limitMs?: number;
 }
 
 export const SCENARIOS: readonly ScenarioInfo[] = [
@@ -56,3 +58,39 @@ export const SCENARIOS: readonly ScenarioInfo[] = [
     runs: 1,
   },
 ];
+
+/** `npm run bench -- --store postgres`: stint, graphile-worker and pg-boss on PostgreSQL. */
+export const PG_SCENARIOS: readonly ScenarioInfo[] = [
+  {
+    name: 'pg-bare',
+    title: 'P1. bare node-postgres round trips (the floor)',
+    load: async () => (await import('./pg-scenarios.js')).pgBare,
+  },
+  {
+    name: 'pg-drain',
+    title: 'P2. drain 20,000, one worker process, concurrency 10',
+    load: async () => (await import('./pg-scenarios.js')).pgDrain,
+    limitMs: 170_000,
+  },
+  {
+    name: 'pg-drain2',
+    title: 'P3. drain 20,000, two worker processes, concurrency 10 each',
+    load: async () => (await import('./pg-scenarios.js')).pgDrain2,
+    limitMs: 170_000,
+  },
+  {
+    name: 'pg-enqueue',
+    title: 'P4. bulk and single enqueue',
+    load: async () => (await import('./pg-scenarios.js')).pgEnqueue,
+    limitMs: 300_000,
+  },
+  {
+    name: 'pg-latency',
+    title: 'P5. latency submit -> handler start at ~100 jobs/s',
+    load: async () => (await import('./pg-scenarios.js')).pgLatency,
+    limitMs: 170_000,
+  },
+];
+
+export const scenariosFor = (store: string): readonly ScenarioInfo[] =>
+  store === 'postgres' ? PG_SCENARIOS : SCENARIOS;
