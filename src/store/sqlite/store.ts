@@ -84,14 +84,21 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
   );
 
-  /** Runs `fn` in one immediate transaction, then publishes what it announced. */
-  function write<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => Promise<R> {
-    const tx = db.transaction(fn);
+  /**
+   * Runs `fn` in one immediate transaction, then publishes what it announced. With
+   * `transaction: false`, for work that is one statement, it runs in autocommit (the statement is
+   * atomic on its own; BEGIN and COMMIT were most of a single submit's cost).
+   */
+  function write<A extends unknown[], R>(
+    fn: (...args: A) => R,
+    options: { transaction: boolean } = { transaction: true },
+  ): (...args: A) => Promise<R> {
+    const tx = options.transaction ? db.transaction(fn) : null;
     return (...args: A) => {
       if (closed) return Promise.reject(new ClosedError('the store'));
       let result: R;
       try {
-        result = tx.immediate(...args);
+        result = tx ? tx.immediate(...args) : fn(...args);
       } catch (err) {
         pending.length = 0;
         return Promise.reject(wrap(err));
@@ -116,13 +123,19 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   }
 
   const insertIntoSqlite = write((jobs: readonly NewJob[]) => insertJobs(ctx, jobs));
+  // One job without a dedup key is one INSERT statement.
+  const insertOneStatement = write((jobs: readonly NewJob[]) => insertJobs(ctx, jobs), {
+    transaction: false,
+  });
 
   return {
     kind: 'sqlite',
     description: `sqlite:${options.path}`,
     insertJobs: (jobs, opts) =>
       opts?.tx === undefined
-        ? insertIntoSqlite(jobs)
+        ? jobs.length === 1 && !jobs[0]?.dedup
+          ? insertOneStatement(jobs)
+          : insertIntoSqlite(jobs)
         : Promise.reject(
             new ValidationError('options.tx (transactional submit) needs the PostgreSQL store', [
               { path: 'options.tx', message: 'not supported by SQLite' },
