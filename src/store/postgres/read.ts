@@ -16,6 +16,7 @@ import {
   toLogEntry,
   toRowId,
 } from '../rows.js';
+import { cancelledError, decodeCursor, encodeCursor } from '../rules.js';
 import type { JobFilter, JobPage } from '../types.js';
 import type { Db, Queryable } from './db.js';
 import { nowOf, type TxContext } from './write.js';
@@ -46,17 +47,6 @@ export async function getJobLogs(
   const rowId = toRowId(id);
   if (rowId === null) return [];
   return (await db.run<LogRow>(on, 'jobLogs', [rowId, afterId, limit])).map(toLogEntry);
-}
-
-function decodeCursor(cursor: string): number {
-  const text = Buffer.from(cursor, 'base64url').toString();
-  const id = text.startsWith('j:') ? toRowId(text.slice(2)) : null;
-  if (id === null) {
-    throw new ValidationError('cursor is not one this store returned', [
-      { path: 'cursor', message: 'invalid cursor' },
-    ]);
-  }
-  return id;
 }
 
 export async function listJobs(db: Db, on: Queryable, filter: JobFilter): Promise<JobPage> {
@@ -92,7 +82,7 @@ export async function listJobs(db: Db, on: Queryable, filter: JobFilter): Promis
   const last = page[page.length - 1];
   return {
     jobs: page.map(toJobRecord),
-    nextCursor: rows.length > limit && last ? Buffer.from(`j:${last.id}`).toString('base64url') : null,
+    nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null,
   };
 }
 
@@ -107,7 +97,7 @@ export async function cancelJob(ctx: TxContext, id: string, reason: string): Pro
   const row = await lockRow(ctx, id);
   const { db, tx } = ctx;
   if (row.state === 'pending') {
-    const error = JSON.stringify({ name: 'JobCancelledError', code: 'JOB_CANCELLED', message: reason });
+    const error = JSON.stringify(cancelledError(reason));
     await db.run(tx, 'cancelPending', [ctx.now, error, row.id]);
     await db.run(tx, 'insertEvent', [
       row.id,

@@ -3,21 +3,14 @@ import type { Clock } from '../../core/clock.js';
 import { ClosedError, StintError, StoreError, ValidationError } from '../../core/errors.js';
 import { trackResource } from '../../internal/resources.js';
 import { type RetryColumns, retryParams, toRetryPolicy } from '../rows.js';
+import { sameTemplate } from '../rules.js';
 import type { NewJob, Store, StoreListener, StoreNotification } from '../types.js';
 import { createDb, type Queryable, withConnection } from './db.js';
 import { createListener, type Listener } from './listen.js';
 import { migrate } from './migrate.js';
 import { cancelJob, getJob, getJobEvents, getJobLogs, listJobs, retryJob } from './read.js';
 import { pgStatements } from './sql.js';
-import {
-  claimJobs,
-  completeJobs,
-  expireLeases,
-  extendLeases,
-  insertJobs,
-  sameTemplate,
-  type TxContext,
-} from './write.js';
+import { claimJobs, completeJobs, expireLeases, extendLeases, insertJobs, type TxContext } from './write.js';
 
 export interface PostgresStoreOptions {
   /** A `postgres://` URL. Give this or `pool`. */

@@ -1,6 +1,7 @@
 import { type SerializedError, StoreError } from '../../core/errors.js';
 import type { ClaimedJob, JobEventType } from '../../core/job.js';
 import { type ClaimRow, type RetryColumns, retryParams, toClaimedJob, toRetryPolicy } from '../rows.js';
+import { cancelledError, holdsDedupKey, sameTemplate, summarizeError } from '../rules.js';
 import type {
   ClaimRequest,
   Completion,
@@ -46,19 +47,6 @@ export async function nowOf(ctx: TxContext): Promise<number> {
   return ctx.now;
 }
 
-export function sameTemplate(a: NewJob, b: NewJob): boolean {
-  return (
-    a.task === b.task &&
-    a.queue === b.queue &&
-    a.priority === b.priority &&
-    a.runAt === b.runAt &&
-    a.delayMs === b.delayMs &&
-    a.timeoutMs === b.timeoutMs &&
-    a.metadata === b.metadata &&
-    (a.retry === b.retry || JSON.stringify(a.retry) === JSON.stringify(b.retry))
-  );
-}
-
 async function dedupHolder(ctx: TxContext, key: string): Promise<string | null> {
   await ctx.db.run(ctx.tx, 'touchDedup', [key]);
   const [holder] = await ctx.db.run<{ jobId: number; expiresAt: number | null; state: string | null }>(
@@ -66,12 +54,7 @@ async function dedupHolder(ctx: TxContext, key: string): Promise<string | null> 
     'lockDedup',
     [key],
   );
-  if (!holder || holder.state === null) return null;
-  const live =
-    holder.expiresAt === null
-      ? holder.state === 'pending' || holder.state === 'running'
-      : holder.expiresAt > (await nowOf(ctx));
-  return live ? String(holder.jobId) : null;
+  return holder && holdsDedupKey(holder, await nowOf(ctx)) ? String(holder.jobId) : null;
 }
 
 export async function insertJobs(ctx: TxContext, jobs: readonly NewJob[]): Promise<InsertedJob[]> {
@@ -156,17 +139,6 @@ export async function claimJobs(ctx: TxContext, req: ClaimRequest): Promise<Clai
   return claimed;
 }
 
-const cancelledError = (reason: string): SerializedError => ({
-  name: 'JobCancelledError',
-  code: 'JOB_CANCELLED',
-  message: reason,
-});
-const summarize = (e: SerializedError) => ({
-  name: e.name,
-  message: e.message,
-  ...(e.code ? { code: e.code } : {}),
-});
-
 /** Applies one completion other than success; returns the job's queue when applied. */
 async function applyCompletion(
   ctx: TxContext,
@@ -179,7 +151,7 @@ async function applyCompletion(
       if (c.retryDelayMs === null) {
         rows = await db.run(tx, 'fail', [ctx.now, JSON.stringify(c.error), c.id, c.attempt]);
         if (rows.length)
-          await event(ctx, c.id, 'failed', c.attempt, c.workerId, { error: summarize(c.error) });
+          await event(ctx, c.id, 'failed', c.attempt, c.workerId, { error: summarizeError(c.error) });
       } else {
         await db.run(tx, 'keepStartEvent', [c.id, c.attempt]);
         rows = await db.run(tx, 'retryLater', [
@@ -191,7 +163,7 @@ async function applyCompletion(
         ]);
         if (rows.length) {
           await event(ctx, c.id, 'retry_scheduled', c.attempt, c.workerId, {
-            error: summarize(c.error),
+            error: summarizeError(c.error),
             delayMs: c.retryDelayMs,
             runAt: (await nowOf(ctx)) + c.retryDelayMs,
           });

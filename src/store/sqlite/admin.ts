@@ -1,6 +1,7 @@
 import { ConflictError, jobNotFound } from '../../core/errors.js';
 import type { JobRecord } from '../../core/job.js';
 import { type JobRow, toJobRecord, toRowId } from '../rows.js';
+import { cancelledError } from '../rules.js';
 import type { WriteContext } from './write.js';
 
 function loadRow(ctx: WriteContext, id: string): JobRow {
@@ -14,7 +15,7 @@ export function cancelJob(ctx: WriteContext, id: string, reason: string): JobRec
   const row = loadRow(ctx, id);
   const now = ctx.now();
   if (row.state === 'pending') {
-    const error = JSON.stringify({ name: 'JobCancelledError', code: 'JOB_CANCELLED', message: reason });
+    const error = JSON.stringify(cancelledError(reason));
     ctx.stmts.cancelPending.run(error, now, row.id);
     ctx.stmts.insertEvent.run(
       row.id,

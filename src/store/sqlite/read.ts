@@ -17,6 +17,7 @@ import {
   toLogEntry,
   toRowId,
 } from '../rows.js';
+import { decodeCursor, encodeCursor } from '../rules.js';
 import type { JobFilter, JobPage } from '../types.js';
 import type { Statements } from './statements.js';
 
@@ -40,21 +41,6 @@ export function getJobLogs(stmts: Statements, id: string, afterId = 0, limit = 1
   const rowId = toRowId(id);
   if (rowId === null) return [];
   return (stmts.jobLogs.all(rowId, afterId, limit) as LogRow[]).map(toLogEntry);
-}
-
-export function encodeCursor(id: number): string {
-  return Buffer.from(`j:${id}`).toString('base64url');
-}
-
-export function decodeCursor(cursor: string): number {
-  const text = Buffer.from(cursor, 'base64url').toString();
-  const id = text.startsWith('j:') ? toRowId(text.slice(2)) : null;
-  if (id === null) {
-    throw new ValidationError('cursor is not one this store returned', [
-      { path: 'cursor', message: 'invalid cursor' },
-    ]);
-  }
-  return id;
 }
 
 /** Newest first, by id, with an opaque cursor. Prepared statements are cached per filter shape. */

@@ -8,6 +8,7 @@ import {
   toRetryPolicy,
   toRowId,
 } from '../rows.js';
+import { cancelledError, holdsDedupKey, sameTemplate, summarizeError } from '../rules.js';
 import type {
   ClaimRequest,
   Completion,
@@ -43,20 +44,6 @@ function event(
   detail: Record<string, unknown> | null = null,
 ): void {
   ctx.stmts.insertEvent.run(jobId, at, type, attempt, workerId, json(detail));
-}
-
-/** True when two jobs differ only in their input: they can share one insert statement. */
-function sameTemplate(a: NewJob, b: NewJob): boolean {
-  return (
-    a.task === b.task &&
-    a.queue === b.queue &&
-    a.priority === b.priority &&
-    a.runAt === b.runAt &&
-    a.delayMs === b.delayMs &&
-    a.timeoutMs === b.timeoutMs &&
-    a.metadata === b.metadata &&
-    (a.retry === b.retry || JSON.stringify(a.retry) === JSON.stringify(b.retry))
-  );
 }
 
 /**
@@ -105,12 +92,7 @@ function dedupHolder(ctx: WriteContext, key: string, now: number): string | null
   const holder = ctx.stmts.dedupHolder.get(key) as
     | { jobId: number; expiresAt: number | null; state: string | null }
     | undefined;
-  if (!holder || holder.state === null) return null;
-  const live =
-    holder.expiresAt === null
-      ? holder.state === 'pending' || holder.state === 'running'
-      : holder.expiresAt > now;
-  return live ? String(holder.jobId) : null;
+  return holder && holdsDedupKey(holder, now) ? String(holder.jobId) : null;
 }
 
 export function insertJobs(ctx: WriteContext, jobs: readonly NewJob[]): InsertedJob[] {
@@ -192,10 +174,6 @@ export function claimJobs(ctx: WriteContext, req: ClaimRequest): ClaimedJob[] {
   return claimed;
 }
 
-function cancelledError(reason: string): SerializedError {
-  return { name: 'JobCancelledError', code: 'JOB_CANCELLED', message: reason };
-}
-
 /**
  * Applies one completion other than success (those are batched in completeJobs), fenced by attempt.
  * Where the job goes back to pending, the attempt's start moves from the row to the events first.
@@ -211,13 +189,13 @@ function applyCompletion(
       const error = JSON.stringify(c.error);
       if (c.retryDelayMs === null) {
         if (stmts.fail.run(error, now, c.id, c.attempt).changes === 0) return false;
-        event(ctx, c.id, now, 'failed', c.attempt, c.workerId, { error: summarize(c.error) });
+        event(ctx, c.id, now, 'failed', c.attempt, c.workerId, { error: summarizeError(c.error) });
       } else {
         const runAt = now + c.retryDelayMs;
         stmts.keepStartEvent.run(c.id, c.attempt);
         if (stmts.retryLater.run(error, runAt, c.id, c.attempt).changes === 0) return false;
         event(ctx, c.id, now, 'retry_scheduled', c.attempt, c.workerId, {
-          error: summarize(c.error),
+          error: summarizeError(c.error),
           delayMs: c.retryDelayMs,
           runAt,
         });
@@ -238,12 +216,6 @@ function applyCompletion(
       return true;
   }
 }
-
-const summarize = (e: SerializedError) => ({
-  name: e.name,
-  message: e.message,
-  ...(e.code ? { code: e.code } : {}),
-});
 
 export function completeJobs(ctx: WriteContext, batch: CompletionBatch): CompletionResult[] {
   const now = ctx.now();

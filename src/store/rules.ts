@@ -1,0 +1,59 @@
+import { type SerializedError, ValidationError } from '../core/errors.js';
+import { toRowId } from './rows.js';
+import type { NewJob } from './types.js';
+
+/** Rules both stores apply the same way, kept in one place. */
+
+/** True when two jobs differ only in their input: they can share one insert statement. */
+export function sameTemplate(a: NewJob, b: NewJob): boolean {
+  return (
+    a.task === b.task &&
+    a.queue === b.queue &&
+    a.priority === b.priority &&
+    a.runAt === b.runAt &&
+    a.delayMs === b.delayMs &&
+    a.timeoutMs === b.timeoutMs &&
+    a.metadata === b.metadata &&
+    (a.retry === b.retry || JSON.stringify(a.retry) === JSON.stringify(b.retry))
+  );
+}
+
+/**
+ * Whether a dedup key's holder still holds it: for its window, or (no window) while the job is
+ * unfinished. A holder whose job is gone (retention) holds nothing.
+ */
+export function holdsDedupKey(
+  holder: { expiresAt: number | null; state: string | null },
+  now: number,
+): boolean {
+  if (holder.state === null) return false;
+  return holder.expiresAt === null
+    ? holder.state === 'pending' || holder.state === 'running'
+    : holder.expiresAt > now;
+}
+
+/** The error stored with a cancelled job. */
+export function cancelledError(reason: string): SerializedError {
+  return { name: 'JobCancelledError', code: 'JOB_CANCELLED', message: reason };
+}
+
+/** An error as recorded in an event's detail: no stack. */
+export function summarizeError(e: SerializedError): { name: string; message: string; code?: string } {
+  return { name: e.name, message: e.message, ...(e.code ? { code: e.code } : {}) };
+}
+
+/** List cursors: opaque to callers, the last id seen inside. */
+export function encodeCursor(id: number): string {
+  return Buffer.from(`j:${id}`).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): number {
+  const text = Buffer.from(cursor, 'base64url').toString();
+  const id = text.startsWith('j:') ? toRowId(text.slice(2)) : null;
+  if (id === null) {
+    throw new ValidationError('cursor is not one this store returned', [
+      { path: 'cursor', message: 'invalid cursor' },
+    ]);
+  }
+  return id;
+}
