@@ -9,6 +9,7 @@ import type {
   LogLevel,
 } from '../core/job.js';
 import type { RetryPolicy } from '../core/retry.js';
+import type { TaskDefaults } from './types.js';
 
 /**
  * Job rows as the stores read them (JSON columns as text, times as integer ms, flags as 0/1), and
@@ -114,6 +115,24 @@ export type RetryColumns = Pick<
   JobRow,
   'max_attempts' | 'backoff_ms' | 'backoff_factor' | 'backoff_max_ms' | 'backoff_jitter'
 >;
+
+/** A row of the task registry, as both stores read it. */
+export type TaskRow = RetryColumns & {
+  name: string;
+  queue: string;
+  priority: number;
+  timeout_ms: number | null;
+};
+
+export function toTaskDefaults(row: TaskRow): TaskDefaults {
+  return {
+    name: row.name,
+    queue: row.queue,
+    priority: row.priority,
+    retry: toRetryPolicy(row),
+    timeoutMs: row.timeout_ms,
+  };
+}
 
 export function toRetryPolicy(row: RetryColumns): RetryPolicy {
   return {

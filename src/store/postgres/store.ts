@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { Clock } from '../../core/clock.js';
 import { ClosedError, StintError, StoreError, ValidationError } from '../../core/errors.js';
 import { trackResource } from '../../internal/resources.js';
-import { type RetryColumns, retryParams, toRetryPolicy } from '../rows.js';
+import { retryParams, type TaskRow, toTaskDefaults } from '../rows.js';
 import { sameTemplate } from '../rules.js';
 import type { NewJob, Store, StoreListener, StoreNotification } from '../types.js';
 import { createDb, type Queryable, withConnection } from './db.js';
@@ -226,18 +226,8 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
       }),
     getTaskDefaults: (name) =>
       read(async (on) => {
-        const [row] = await db.run<
-          RetryColumns & { name: string; queue: string; priority: number; timeout_ms: number | null }
-        >(on, 'getTask', [name]);
-        return row
-          ? {
-              name: row.name,
-              queue: row.queue,
-              priority: row.priority,
-              retry: toRetryPolicy(row),
-              timeoutMs: row.timeout_ms,
-            }
-          : null;
+        const [row] = await db.run<TaskRow>(on, 'getTask', [name]);
+        return row ? toTaskDefaults(row) : null;
       }),
     getJob: (id) => read((on) => getJob(db, on, id)),
     listJobs: (filter) => read((on) => listJobs(db, on, filter)),

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { type Clock, systemClock } from '../../core/clock.js';
 import { ClosedError, StoreError, ValidationError } from '../../core/errors.js';
 import { trackResource } from '../../internal/resources.js';
-import { type RetryColumns, retryParams, toRetryPolicy } from '../rows.js';
+import { retryParams, type TaskRow, toTaskDefaults } from '../rows.js';
 import type { NewJob, Store, StoreNotification } from '../types.js';
 import { cancelJob, deleteFinishedJobs, retryJob } from './admin.js';
 import { migrate } from './migrate.js';
@@ -166,18 +166,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         stmts.registerTask.run(t.name, t.queue, t.priority, ...retryParams(t.retry), t.timeoutMs, now);
     }),
     getTaskDefaults: read((name: string) => {
-      const row = stmts.getTask.get(name) as
-        | (RetryColumns & { name: string; queue: string; priority: number; timeout_ms: number | null })
-        | undefined;
-      return row
-        ? {
-            name: row.name,
-            queue: row.queue,
-            priority: row.priority,
-            retry: toRetryPolicy(row),
-            timeoutMs: row.timeout_ms,
-          }
-        : null;
+      const row = stmts.getTask.get(name) as TaskRow | undefined;
+      return row ? toTaskDefaults(row) : null;
     }),
     getJob: read((id: string) => getJob(stmts, id)),
     listJobs: read((filter) => listJobs(db, listCache, filter)),
