@@ -14,6 +14,7 @@ export {
   type JobHandle,
   type ResultOptions,
 } from './client/client.js';
+export type { FlowHandle, SubmitFlowOptions } from './client/flows.js';
 export type { SubmitOptions } from './client/submit-options.js';
 export { type Coordinator, type CoordinatorOptions, createCoordinator } from './coordinator/coordinator.js';
 export { type Clock, createFakeClock, type FakeClock, systemClock } from './core/clock.js';
@@ -22,6 +23,8 @@ export {
   ClosedError,
   ConflictError,
   type ErrorCode,
+  FlowFailedError,
+  FlowReferenceError,
   JobCancelledError,
   JobFailedError,
   JobTimeoutError,
@@ -40,6 +43,7 @@ export {
 export type {
   JobEvent,
   JobEventType,
+  JobFlowRef,
   JobLogEntry,
   JobProgress,
   JobRecord,
@@ -47,12 +51,30 @@ export type {
   LogLevel,
 } from './core/job.js';
 export type { RetryOptions, RetryPolicy } from './core/retry.js';
+export {
+  createFlow,
+  type FlowBuilder,
+  type MapOptions,
+  type Ref,
+  type Refable,
+  type StepHandle,
+  type StepOptions,
+} from './flow/builder.js';
+export { checkFlowSpec, type FailurePolicy, type FlowSpec, type StepSpec } from './flow/spec.js';
+export type {
+  FlowFilter,
+  FlowPage,
+  FlowRecord,
+  FlowState,
+  FlowStepRecord,
+  StepState,
+} from './flow/types.js';
 export type { Logger } from './internal/logger.js';
 export { DEFAULT_DATABASE, openStore } from './store/open.js';
 export { createPostgresStore, type PostgresStoreOptions } from './store/postgres/store.js';
 export { createSqliteStore, type SqliteStoreOptions } from './store/sqlite/store.js';
 export type { JobFilter, JobPage, Store } from './store/types.js';
-export type { JobLogger, TaskContext } from './task/context.js';
+export type { FlowContext, JobLogger, TaskContext } from './task/context.js';
 export {
   defineTask,
   type Task,

@@ -2,16 +2,22 @@ import { type Clock, systemClock } from '../core/clock.js';
 import { type Duration, parseDuration } from '../core/duration.js';
 import {
   ClosedError,
+  flowNotFound,
   JobCancelledError,
   JobFailedError,
   jobNotFound,
   ValidationError,
 } from '../core/errors.js';
 import type { JobEvent, JobLogEntry, JobRecord, JobState } from '../core/job.js';
+import type { FlowBuilder } from '../flow/builder.js';
+import type { StepTaskInfo } from '../flow/prepare.js';
+import type { FlowSpec } from '../flow/spec.js';
+import type { FlowFilter, FlowPage, FlowRecord } from '../flow/types.js';
 import { trackResource } from '../internal/resources.js';
 import { openStore } from '../store/open.js';
-import type { JobFilter, JobPage, Store } from '../store/types.js';
+import type { JobFilter, JobPage, Store, TaskDefaults } from '../store/types.js';
 import { type Task, type TaskInput, type TaskOutput, toValidationError } from '../task/define.js';
+import { type FlowHandle, flowOutcome, type SubmitFlowOptions, toNewFlow, waitForFlow } from './flows.js';
 import { type JobDefaults, type SubmitOptions, toNewJob } from './submit-options.js';
 
 /** How long a client trusts a task's registered defaults before reading them again. */
@@ -81,6 +87,22 @@ export interface Client {
   cancel(id: string, reason?: string): Promise<JobRecord>;
   /** Runs a failed or cancelled job again, with a fresh attempt budget. */
   retry(id: string): Promise<JobRecord>;
+  /**
+   * Submits a flow (a builder from `createFlow`, or a JSON spec): checked as a whole (unknown
+   * tasks, cycles, bad references, inputs) before anything is stored; the steps that wait for
+   * nothing start at once.
+   */
+  submitFlow<Out = Record<string, unknown>>(
+    flow: FlowBuilder | FlowSpec,
+    options?: SubmitFlowOptions,
+  ): Promise<FlowHandle<Out>>;
+  /** A handle on an existing flow, by id. */
+  flow<Out = Record<string, unknown>>(id: string): FlowHandle<Out>;
+  /** The flow, or a `NotFoundError` (code `FLOW_NOT_FOUND`). */
+  getFlow(id: string): Promise<FlowRecord>;
+  listFlows(filter?: FlowFilter): Promise<FlowPage>;
+  /** Cancels a running flow: running steps are cancelled, completed ones reverted. */
+  cancelFlow(id: string, reason?: string): Promise<FlowRecord>;
   close(): Promise<void>;
 }
 
@@ -169,6 +191,34 @@ export function createClient(options: ClientOptions): Client {
   };
 
   const ops: HandleOps = { get, result, cancel: (id, reason) => client.cancel(id, reason) };
+
+  const getFlow = async (id: string): Promise<FlowRecord> => {
+    ensureOpen();
+    const flow = await store.getFlow(id);
+    if (!flow) throw flowNotFound(id);
+    return flow;
+  };
+  const flowHandle = <Out>(id: string, deduplicated = false): FlowHandle<Out> => ({
+    id,
+    deduplicated,
+    get: () => getFlow(id),
+    async status() {
+      const [flow, steps] = await Promise.all([getFlow(id), store.getFlowSteps(id)]);
+      return { flow, steps: steps ?? [] };
+    },
+    async result(opts) {
+      ensureOpen();
+      const timeoutMs = opts?.timeout === undefined ? null : parseDuration(opts.timeout, 'timeout');
+      return flowOutcome<Out>(await waitForFlow(store, clock, id, timeoutMs));
+    },
+    cancel: (reason) => client.cancelFlow(id, reason),
+  });
+  const stepTask = async (name: string, local: Task | undefined): Promise<StepTaskInfo | null> => {
+    const found = local ? { def: local, defaults: local } : await resolveTask(name);
+    if (found.def) return { ...found.def, revertible: found.def.revert !== undefined, task: found.def };
+    if (!found.defaults) return null;
+    return { ...found.defaults, revertible: (found.defaults as Partial<TaskDefaults>).revertible ?? false };
+  };
   const handle = <Out>(id: string, deduplicated = false): JobHandle<Out> =>
     new Handle<Out>(ops, id, deduplicated);
 
@@ -228,6 +278,21 @@ export function createClient(options: ClientOptions): Client {
     retry: (id) => {
       ensureOpen();
       return store.retryJob(id);
+    },
+    async submitFlow(flow: FlowBuilder | FlowSpec, opts?: SubmitFlowOptions) {
+      ensureOpen();
+      const inserted = await store.insertFlow(await toNewFlow(flow, opts ?? {}, stepTask));
+      return flowHandle(inserted.id, !inserted.created);
+    },
+    flow: (id) => flowHandle(id),
+    getFlow,
+    listFlows: (filter = {}) => {
+      ensureOpen();
+      return store.listFlows(filter);
+    },
+    cancelFlow: (id, reason = 'cancelled by request') => {
+      ensureOpen();
+      return store.cancelFlow(id, reason);
     },
     async close() {
       if (closed) return;

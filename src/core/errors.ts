@@ -6,6 +6,9 @@
 export type ErrorCode =
   | 'VALIDATION'
   | 'JOB_NOT_FOUND'
+  | 'FLOW_NOT_FOUND'
+  | 'FLOW_REFERENCE'
+  | 'FLOW_FAILED'
   | 'TASK_NOT_FOUND'
   | 'CONFLICT'
   | 'PERMANENT'
@@ -44,7 +47,11 @@ export class ValidationError extends StintError {
 }
 
 export class NotFoundError extends StintError {
-  constructor(code: 'JOB_NOT_FOUND' | 'TASK_NOT_FOUND', message: string, options?: { cause?: unknown }) {
+  constructor(
+    code: 'JOB_NOT_FOUND' | 'FLOW_NOT_FOUND' | 'TASK_NOT_FOUND',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(code, message, options);
   }
 }
@@ -55,6 +62,25 @@ export function jobNotFound(id: string): NotFoundError {
     'JOB_NOT_FOUND',
     `job ${id} does not exist (it may have been removed by retention)`,
   );
+}
+
+/** The error for an id that names no flow. */
+export function flowNotFound(id: string): NotFoundError {
+  return new NotFoundError(
+    'FLOW_NOT_FOUND',
+    `flow ${id} does not exist (it may have been removed by retention)`,
+  );
+}
+
+/**
+ * A step's input refers to a value that is not there when the step becomes ready (a field missing
+ * from an output, an item that is not an object). The step fails without running.
+ */
+export class FlowReferenceError extends StintError {
+  readonly retryable = false;
+  constructor(message: string) {
+    super('FLOW_REFERENCE', message);
+  }
 }
 
 /** The operation does not fit the current state (cancelling a finished job, retrying a running one). */
@@ -101,6 +127,27 @@ export class JobFailedError extends StintError {
   constructor(jobId: string, error: SerializedError) {
     super('JOB_FAILED', `job ${jobId} failed: ${error.name}: ${error.message}`);
     this.jobId = jobId;
+    this.error = error;
+  }
+}
+
+/**
+ * Thrown by a flow handle's `result()` when the flow ended failed, reverted or cancelled: `error`
+ * is the failure that stopped it, `step` the step that failed, `state` how the flow ended.
+ */
+export class FlowFailedError extends StintError {
+  readonly flowId: string;
+  readonly state: string;
+  readonly step: string | null;
+  readonly error: SerializedError;
+  constructor(flowId: string, state: string, step: string | null, error: SerializedError) {
+    super(
+      'FLOW_FAILED',
+      `flow ${flowId} ended ${state}${step ? ` (step ${step})` : ''}: ${error.name}: ${error.message}`,
+    );
+    this.flowId = flowId;
+    this.state = state;
+    this.step = step;
     this.error = error;
   }
 }

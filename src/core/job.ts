@@ -1,6 +1,13 @@
 import type { SerializedError } from './errors.js';
 import type { RetryPolicy } from './retry.js';
 
+/** A job's place in a flow: which step, and whether it runs the task or reverts it. */
+export interface JobFlowRef {
+  id: string;
+  step: string;
+  role: 'run' | 'revert';
+}
+
 /**
  * A job's life:
  *
@@ -86,6 +93,8 @@ export interface JobRecord {
   progress: JobProgress | null;
   metadata: Record<string, unknown> | null;
   dedupKey: string | null;
+  /** The flow step this job runs (or reverts), if any. */
+  flow: JobFlowRef | null;
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -114,4 +123,5 @@ export interface ClaimedJob {
   timeoutMs: number | null;
   metadata: Record<string, unknown> | null;
   createdAt: number;
+  flow: JobFlowRef | null;
 }

@@ -3,6 +3,7 @@ import type {
   ClaimedJob,
   JobEvent,
   JobEventType,
+  JobFlowRef,
   JobLogEntry,
   JobRecord,
   JobState,
@@ -43,6 +44,9 @@ export interface JobRow {
   progress_total: number | null;
   metadata: string | null;
   dedup_key: string | null;
+  flow_id: number | string | null;
+  flow_step: string | null;
+  flow_role: 'run' | 'revert' | null;
 }
 
 export type ClaimRow = Pick<
@@ -62,6 +66,9 @@ export type ClaimRow = Pick<
   | 'timeout_ms'
   | 'metadata'
   | 'created_at'
+  | 'flow_id'
+  | 'flow_step'
+  | 'flow_role'
 >;
 
 export interface EventRow {
@@ -108,7 +115,14 @@ export function toJobRecord(row: JobRow): JobRecord {
     progress: row.progress_done === null ? null : { done: row.progress_done, total: row.progress_total },
     metadata: parse(row.metadata) as Record<string, unknown> | null,
     dedupKey: row.dedup_key,
+    flow: toFlowRef(row),
   };
+}
+
+/** The flow columns of a job row as a reference, or null for a job outside flows. */
+export function toFlowRef(row: Pick<JobRow, 'flow_id' | 'flow_step' | 'flow_role'>): JobFlowRef | null {
+  if (row.flow_id === null || row.flow_step === null) return null;
+  return { id: String(row.flow_id), step: row.flow_step, role: row.flow_role ?? 'run' };
 }
 
 export type RetryColumns = Pick<
@@ -122,6 +136,7 @@ export type TaskRow = RetryColumns & {
   queue: string;
   priority: number;
   timeout_ms: number | null;
+  revertible: number | boolean;
 };
 
 export function toTaskDefaults(row: TaskRow): TaskDefaults {
@@ -131,6 +146,7 @@ export function toTaskDefaults(row: TaskRow): TaskDefaults {
     priority: row.priority,
     retry: toRetryPolicy(row),
     timeoutMs: row.timeout_ms,
+    revertible: row.revertible === 1 || row.revertible === true,
   };
 }
 
@@ -162,6 +178,7 @@ export function toClaimedJob(row: ClaimRow): ClaimedJob {
     timeoutMs: row.timeout_ms,
     metadata: parse(row.metadata) as Record<string, unknown> | null,
     createdAt: row.created_at,
+    flow: toFlowRef(row),
   };
 }
 

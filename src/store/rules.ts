@@ -1,6 +1,8 @@
-import { type SerializedError, ValidationError } from '../core/errors.js';
+import { ConflictError, type SerializedError, ValidationError } from '../core/errors.js';
+import type { JobFlowRef } from '../core/job.js';
+import type { FlowJobOutcome } from '../flow/engine.js';
 import { toRowId } from './rows.js';
-import type { NewJob } from './types.js';
+import type { Completion, NewJob } from './types.js';
 
 /** Rules both stores apply the same way, kept in one place. */
 
@@ -56,4 +58,24 @@ export function decodeCursor(cursor: string): number {
     ]);
   }
   return id;
+}
+
+/** A flow's jobs are not retried one by one: the flow decides what runs. */
+export function flowJobRetry(id: string, row: { flow_id: number | string | null; flow_step: string | null }) {
+  return new ConflictError(
+    `job ${id} is step ${row.flow_step ?? '?'} of flow ${row.flow_id}; its flow decides whether it runs again (submit the flow again to rerun it)`,
+  );
+}
+
+/** A final completion of a flow's job, as the flow engine takes it. */
+export function flowOutcome(flow: JobFlowRef, c: Completion): FlowJobOutcome {
+  const base = { flowId: flow.id, step: flow.step, role: flow.role };
+  if (c.outcome === 'succeeded')
+    return { ...base, outcome: 'succeeded', output: c.output, added: c.added ?? [] };
+  if (c.outcome === 'failed') return { ...base, outcome: 'failed', error: c.error };
+  return {
+    ...base,
+    outcome: 'cancelled',
+    error: cancelledError(c.outcome === 'cancelled' ? c.reason : 'released'),
+  };
 }

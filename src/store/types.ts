@@ -1,6 +1,16 @@
 import type { SerializedError } from '../core/errors.js';
 import type { ClaimedJob, JobEvent, JobLogEntry, JobRecord, JobState } from '../core/job.js';
 import type { RetryPolicy } from '../core/retry.js';
+import type {
+  FlowFilter,
+  FlowJobRef,
+  FlowPage,
+  FlowRecord,
+  FlowStepRecord,
+  InsertedFlow,
+  NewFlow,
+  NewStep,
+} from '../flow/types.js';
 
 /**
  * The store: the only layer that knows SQL. It speaks queue semantics; every method is one
@@ -58,6 +68,21 @@ export interface Store {
   acquireLease(name: string, holder: string, ttlMs: number): Promise<number | null>;
   releaseLease(name: string, holder: string): Promise<void>;
 
+  /**
+   * Inserts a checked flow and starts the steps that wait for nothing, in one transaction. A flow
+   * whose dedup key is held returns the holder's id with `created: false`.
+   */
+  insertFlow(flow: NewFlow): Promise<InsertedFlow>;
+  getFlow(id: string): Promise<FlowRecord | null>;
+  /** Every step of the flow (map items after the top-level steps), or null when there is no such flow. */
+  getFlowSteps(id: string): Promise<FlowStepRecord[] | null>;
+  listFlows(filter: FlowFilter): Promise<FlowPage>;
+  /**
+   * Cancels a running flow: pending steps are cancelled, running ones asked to cancel, then
+   * completed steps reverted. A `NotFoundError` for no such flow, a `ConflictError` when it is not running.
+   */
+  cancelFlow(id: string, reason: string): Promise<FlowRecord>;
+
   /** Records the defaults of tasks a worker runs (the last registration of a name wins). */
   registerTasks(tasks: readonly TaskDefaults[]): Promise<void>;
   /** A registered task's defaults, or null when no worker has registered it. */
@@ -82,6 +107,8 @@ export interface TaskDefaults {
   priority: number;
   retry: RetryPolicy;
   timeoutMs: number | null;
+  /** The task defines a `revert` (flows revert its completed steps on failure). */
+  revertible: boolean;
 }
 
 export interface NewJob {
@@ -112,20 +139,31 @@ export interface ClaimRequest {
   leaseMs: number;
 }
 
+/** What every completion names: the job, the attempt it fences on, and the job's flow step if any. */
+interface CompletionBase {
+  id: string;
+  attempt: number;
+  workerId: string;
+  /** The job's place in a flow, as claimed: the store moves the flow on in the same transaction. */
+  flow?: FlowJobRef | null;
+}
+
 export type Completion =
-  | { id: string; attempt: number; workerId: string; outcome: 'succeeded'; output: unknown }
-  | {
-      id: string;
-      attempt: number;
-      workerId: string;
+  | (CompletionBase & {
+      outcome: 'succeeded';
+      output: unknown;
+      /** Steps the job added to its flow (`ctx.flow.add`). */
+      added?: readonly NewStep[];
+    })
+  | (CompletionBase & {
       outcome: 'failed';
       error: SerializedError;
       /** Delay before the next attempt, or null to fail the job. */
       retryDelayMs: number | null;
-    }
-  | { id: string; attempt: number; workerId: string; outcome: 'cancelled'; reason: string }
+    })
+  | (CompletionBase & { outcome: 'cancelled'; reason: string })
   /** Hands the job back without using up an attempt (worker shutting down). */
-  | { id: string; attempt: number; workerId: string; outcome: 'released'; reason: string };
+  | (CompletionBase & { outcome: 'released'; reason: string });
 
 /** A log line to store: a `JobLogEntry` before the store gives it an id. */
 export type LogWrite = Omit<JobLogEntry, 'id'>;
@@ -173,6 +211,8 @@ export interface JobFilter {
   state?: JobState | readonly JobState[];
   task?: string;
   queue?: string;
+  /** The jobs of one flow (its steps' runs and reverts). */
+  flow?: string;
   /** Newest first. @default 50 */
   limit?: number;
   cursor?: string;
@@ -188,6 +228,7 @@ export type StoreNotification =
   | { type: 'jobs-available'; queues: readonly string[]; earliestRunAt: number }
   | { type: 'jobs-finished'; ids: readonly string[] }
   | { type: 'cancel-requested'; ids: readonly string[] }
+  | { type: 'flows-finished'; ids: readonly string[] }
   | { type: 'changed' };
 
 export type StoreListener = (notification: StoreNotification) => void;

@@ -1,4 +1,5 @@
 import type { LogLevel } from '../core/job.js';
+import type { StepAdder } from '../flow/builder.js';
 
 export interface JobLogger {
   debug(message: string, fields?: Record<string, unknown>): void;
@@ -26,6 +27,26 @@ export interface TaskContext {
    * blocks the event loop for long stretches. Rejects with `LeaseLostError` if the lease is gone.
    */
   heartbeat(): Promise<void>;
+  /** The job's flow, when it runs a step of one (null otherwise, and in a revert). */
+  readonly flow: FlowContext | null;
+}
+
+/**
+ * A step's view of its flow. Steps added with `add` / `map` join the flow when this step succeeds
+ * (atomically with its completion) and may refer to any step of the flow, this one included.
+ */
+export interface FlowContext {
+  readonly id: string;
+  /** This step's name. */
+  readonly step: string;
+  /** Adds a step running `task` (default name: `<this step>_<task>`). */
+  add: StepAdder['step'];
+  /** Adds a map step: `task` once per element of a list. */
+  map: StepAdder['map'];
+  /** A value of the flow's store (given at submit). */
+  store<T = unknown>(key: string): Promise<T | undefined>;
+  /** The output of a succeeded step of this flow; a `FlowReferenceError` when it has not succeeded. */
+  output<T = unknown>(step: string): Promise<T>;
 }
 
 export type LogSink = (level: LogLevel, message: string, fields?: Record<string, unknown>) => void;

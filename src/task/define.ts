@@ -12,6 +12,11 @@ export interface TaskDefinition<S extends z.ZodType, O> {
   /** Validates the handler's result before it is stored (optional). */
   output?: z.ZodType<O>;
   run(ctx: TaskContext, input: z.output<S>): Promise<O> | O;
+  /**
+   * Undoes a completed run, when a flow the step belongs to fails or is cancelled (steps are
+   * reverted in reverse order of completion). Gets the run's input and output. Retried like `run`.
+   */
+  revert?(ctx: TaskContext, input: z.output<S>, output: Awaited<O>): Promise<unknown> | unknown;
   /** @default { maxAttempts: 3, backoff: '1s', factor: 2, maxBackoff: '5m', jitter: 0.25 } */
   retry?: RetryOptions;
   /** Per-attempt deadline. @default none */
@@ -28,6 +33,9 @@ export interface Task<In = unknown, Out = unknown> {
   readonly input: z.ZodType;
   readonly output: z.ZodType | undefined;
   readonly run: (ctx: TaskContext, input: never) => Promise<unknown> | unknown;
+  readonly revert:
+    | ((ctx: TaskContext, input: never, output: never) => Promise<unknown> | unknown)
+    | undefined;
   readonly retry: RetryPolicy;
   readonly timeoutMs: number | null;
   readonly queue: string;
@@ -63,6 +71,11 @@ export function defineTask<S extends z.ZodType, O>(
   checkName('task name', definition.name, 'name');
   if (definition.queue !== undefined) checkName('queue', definition.queue, 'queue');
   if (definition.priority !== undefined) checkPriority(definition.priority, 'priority');
+  if (definition.revert !== undefined && typeof definition.revert !== 'function') {
+    throw new ValidationError(`task ${definition.name}: revert must be a function`, [
+      { path: 'revert', message: 'not a function' },
+    ]);
+  }
   if (typeof definition.run !== 'function') {
     throw new ValidationError(`task ${definition.name}: run must be a function`, [
       { path: 'run', message: 'missing' },
@@ -73,6 +86,7 @@ export function defineTask<S extends z.ZodType, O>(
     input: definition.input,
     output: definition.output,
     run: definition.run as Task['run'],
+    revert: definition.revert as Task['revert'],
     retry: resolveRetry(definition.retry),
     timeoutMs: definition.timeout === undefined ? null : parseDuration(definition.timeout, 'timeout'),
     queue: definition.queue ?? 'default',

@@ -1,5 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import {
+  FlowReferenceError,
+  flowNotFound,
   isPermanent,
   JobCancelledError,
   JobTimeoutError,
@@ -8,10 +10,14 @@ import {
   serializeError,
   WorkerShutdownError,
 } from '../core/errors.js';
-import type { ClaimedJob } from '../core/job.js';
+import type { ClaimedJob, JobFlowRef } from '../core/job.js';
 import { retryDelayAfterFailure } from '../core/retry.js';
-import type { Completion } from '../store/types.js';
-import { createJobLogger, type LogSink, type TaskContext } from '../task/context.js';
+import { type MapOptions, type Ref, StepCollector, type StepOptions } from '../flow/builder.js';
+import { prepareSteps } from '../flow/prepare.js';
+import { referencedSteps } from '../flow/resolve.js';
+import type { FlowRecord, NewStep } from '../flow/types.js';
+import type { Completion, Store } from '../store/types.js';
+import { createJobLogger, type FlowContext, type LogSink, type TaskContext } from '../task/context.js';
 import { type Task, toValidationError } from '../task/define.js';
 
 /** What running one attempt needs from its worker. */
@@ -21,6 +27,10 @@ export interface ExecuteEnv {
   log: LogSink;
   progress: (done: number, total: number | null) => void;
   heartbeat: () => Promise<void>;
+  /** Reads for `ctx.flow`. */
+  store: Pick<Store, 'getFlow' | 'getFlowSteps'>;
+  /** The worker's tasks, by name (steps added by name use them). */
+  tasks: ReadonlyMap<string, Task>;
 }
 
 /** Ends an attempt from outside: timeout, cancel, lost lease, shutdown. */
@@ -41,7 +51,8 @@ export function execute(
   task: Task,
   env: ExecuteEnv,
 ): { control: AttemptControl; done: Promise<Completion | null> } {
-  const base = { id: job.id, attempt: job.attempt, workerId: env.workerId };
+  const base = { id: job.id, attempt: job.attempt, workerId: env.workerId, flow: job.flow };
+  const where = job.flow ? `step ${job.flow.step} of flow ${job.flow.id} (job ${job.id})` : `job ${job.id}`;
   const failure = (err: unknown, permanent = isPermanent(err)): Completion => ({
     ...base,
     outcome: 'failed',
@@ -91,16 +102,19 @@ export function execute(
     );
   }
 
-  const parsed = task.input.safeParse(job.input);
+  const reverting = job.flow?.role === 'revert';
+  const stored = reverting ? (job.input as { input?: unknown } | null)?.input : job.input;
+  const parsed = task.input.safeParse(stored);
   if (!parsed.success) {
     const error = toValidationError(
-      `stored input of job ${job.id} does not match task ${task.name}`,
+      `input of ${where} does not match task ${task.name}`,
       parsed.error,
       'input',
     );
     finish(failure(error, true));
     return { control, done };
   }
+  const flow = job.flow && !reverting ? createFlowContext(job.flow, env) : null;
 
   let log: TaskContext['log'] | null = null;
   const ctx: TaskContext = {
@@ -122,15 +136,31 @@ export function execute(
     },
     progress: (done, total) => env.progress(done, total ?? null),
     heartbeat: env.heartbeat,
+    flow: flow?.context ?? null,
+  };
+
+  const succeed = async (output: unknown): Promise<Completion> => {
+    const added = flow ? await flow.added() : [];
+    return added.length > 0
+      ? { ...base, outcome: 'succeeded', output: output ?? null, added }
+      : { ...base, outcome: 'succeeded', output: output ?? null };
   };
 
   Promise.resolve()
-    .then(() => task.run(ctx, parsed.data as never))
+    .then(() => {
+      if (!reverting) return task.run(ctx, parsed.data as never);
+      const output = (job.input as { output?: unknown }).output ?? null;
+      if (!task.revert)
+        throw new PermanentError(
+          `task ${task.name} defines no revert in this worker, so ${where} cannot be reverted`,
+        );
+      return task.revert(ctx, parsed.data as never, output as never);
+    })
     .then(
-      (output) => {
-        if (!task.output) return finish({ ...base, outcome: 'succeeded', output: output ?? null });
+      async (output) => {
+        if (reverting || !task.output) return finish(await succeed(output));
         const checked = task.output.safeParse(output);
-        if (checked.success) return finish({ ...base, outcome: 'succeeded', output: checked.data ?? null });
+        if (checked.success) return finish(await succeed(checked.data));
         const err = toValidationError(
           `task ${task.name} returned output that fails its schema`,
           checked.error,
@@ -139,6 +169,70 @@ export function execute(
         finish(failure(new PermanentError(err.message, { cause: err }), true));
       },
       (err: unknown) => finish(failure(err)),
-    );
+    )
+    .catch((err: unknown) => finish(failure(err, true)));
   return { control, done };
+}
+
+/** `ctx.flow` for a step's run: reads of its flow, and steps it adds (sent with its completion). */
+function createFlowContext(
+  ref: JobFlowRef,
+  env: ExecuteEnv,
+): { context: FlowContext; added(): Promise<NewStep[]> } {
+  const prefix = ref.step.replace(/[^A-Za-z0-9_-]/g, '_');
+  const collector = new StepCollector();
+  let flowRecord: Promise<FlowRecord> | null = null;
+  const record = () => {
+    flowRecord ??= env.store.getFlow(ref.id).then((f) => {
+      if (!f) throw flowNotFound(ref.id);
+      return f;
+    });
+    return flowRecord;
+  };
+  const named = (options: StepOptions | undefined, task: Task | string): StepOptions => ({
+    ...options,
+    name:
+      options?.name ??
+      `${prefix}_${(typeof task === 'string' ? task : task.name).replace(/[^A-Za-z0-9_-]/g, '_')}`,
+  });
+  const context: FlowContext = {
+    id: ref.id,
+    step: ref.step,
+    add: ((task: Task | string, input: unknown, options?: StepOptions) =>
+      collector.step(task, input, named(options, task))) as FlowContext['add'],
+    map: ((
+      task: Task | string,
+      over: unknown,
+      input: (item: Ref<unknown>) => unknown,
+      options?: MapOptions,
+    ) => collector.map(task, over, input, named(options, task))) as FlowContext['map'],
+    async store<T>(key: string) {
+      return (await record()).store?.[key] as T | undefined;
+    },
+    async output<T>(step: string) {
+      const steps = await env.store.getFlowSteps(ref.id);
+      const found = steps?.find((s) => s.name === step);
+      if (found?.state !== 'succeeded')
+        throw new FlowReferenceError(
+          `step ${step} of flow ${ref.id} has not succeeded (it is ${found?.state ?? 'not in the flow'})`,
+        );
+      return found.output as T;
+    },
+  };
+  return {
+    context,
+    async added() {
+      if (collector.steps.length === 0) return [];
+      const checked = collector.steps.map((s) => {
+        const deps = referencedSteps(s.input);
+        if (s.map) referencedSteps(s.map.over, deps);
+        for (const a of s.after ?? []) deps.add(a);
+        return { ...s, deps: [...deps] };
+      });
+      return prepareSteps(checked, (name) => {
+        const task = collector.tasks.get(name) ?? env.tasks.get(name);
+        return task ? { ...task, revertible: task.revert !== undefined, task } : null;
+      });
+    },
+  };
 }

@@ -181,6 +181,8 @@ export function createWorker(options: WorkerOptions): Worker {
         await renew([{ id: job.id, attempt: job.attempt }]);
         if (control.reason instanceof LeaseLostError) throw control.reason;
       },
+      store,
+      tasks: o.tasks,
     });
     const entry: Active = { job, control, executing: true };
     active.set(job.id, entry);
@@ -350,6 +352,7 @@ export function createWorker(options: WorkerOptions): Worker {
             priority: t.priority,
             retry: t.retry,
             timeoutMs: t.timeoutMs,
+            revertible: t.revert !== undefined,
           })),
         );
         if (stopping) return; // stopped while registering

@@ -1,5 +1,6 @@
 import { createPostgresStore } from '../../src/store/postgres/store.js';
 import { freshSchema, PG_URL, pgAvailable } from '../pg.js';
+import { describeFlowConformance } from './flow-conformance.js';
 import { describeStoreConformance } from './store-conformance.js';
 
 // Skipped only when PostgreSQL is unreachable and STINT_REQUIRE_PG is not set (CI sets it).
@@ -14,6 +15,11 @@ if (available) {
       maxConnections: 4,
     });
     await store.now(); // migrated and reachable
+    return store;
+  });
+  describeFlowConformance('postgres', async () => {
+    const store = createPostgresStore({ connectionString: PG_URL, schema: freshSchema(), maxConnections: 6 });
+    await store.now();
     return store;
   });
 } else {

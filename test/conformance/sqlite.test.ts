@@ -1,8 +1,10 @@
 import { createSqliteStore } from '../../src/store/sqlite/store.js';
 import { tempDbPath, tempDir } from '../helpers.js';
+import { describeFlowConformance } from './flow-conformance.js';
 import { describeStoreConformance } from './store-conformance.js';
 
 const dir = tempDir();
 
 describeStoreConformance('sqlite file', async (clock) => createSqliteStore({ path: tempDbPath(dir), clock }));
 describeStoreConformance('sqlite memory', async (clock) => createSqliteStore({ path: ':memory:', clock }));
+describeFlowConformance('sqlite', async () => createSqliteStore({ path: tempDbPath(dir) }));

@@ -493,18 +493,32 @@ export function describeStoreConformance(
       it('keeps the last registration of each task', async () => {
         expect(await store.getTaskDefaults('email')).toBeNull();
         const retry = { ...DEFAULT_RETRY, maxAttempts: 7 };
-        await store.registerTasks([{ name: 'email', queue: 'mail', priority: 1, retry, timeoutMs: 5000 }]);
+        await store.registerTasks([
+          { name: 'email', queue: 'mail', priority: 1, retry, timeoutMs: 5000, revertible: true },
+        ]);
         expect(await store.getTaskDefaults('email')).toEqual({
           name: 'email',
           queue: 'mail',
           priority: 1,
           retry,
           timeoutMs: 5000,
+          revertible: true,
         });
         await store.registerTasks([
-          { name: 'email', queue: 'mail2', priority: 0, retry: DEFAULT_RETRY, timeoutMs: null },
+          {
+            name: 'email',
+            queue: 'mail2',
+            priority: 0,
+            retry: DEFAULT_RETRY,
+            timeoutMs: null,
+            revertible: false,
+          },
         ]);
-        expect(await store.getTaskDefaults('email')).toMatchObject({ queue: 'mail2', timeoutMs: null });
+        expect(await store.getTaskDefaults('email')).toMatchObject({
+          queue: 'mail2',
+          timeoutMs: null,
+          revertible: false,
+        });
       });
     });
 

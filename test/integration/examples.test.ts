@@ -20,7 +20,7 @@ function region(file: string, name: string | undefined): string {
 }
 
 describe('examples in the docs', () => {
-  for (const doc of ['README.md', 'docs/guide.md', 'docs/many-machines.md']) {
+  for (const doc of ['README.md', 'docs/guide.md', 'docs/many-machines.md', 'docs/flows.md']) {
     it(`${doc} shows each example exactly as it is in examples/`, () => {
       const blocks = [
         ...read(doc).matchAll(/<!-- example: ([\w./-]+?)(?:#([\w-]+))? -->\s*```ts\n([\s\S]*?)```/g),
@@ -45,6 +45,13 @@ describe('examples in the docs', () => {
       `${PG_URL}?schema=${freshSchema('stint_example')}`,
     ]);
     await child.waitFor(/^result https:\/\/example\.com\/cat\.png\?w=640$/);
+    expect(await child.exited).toBe(0);
+  });
+
+  it('examples/vm-flow.ts runs: the flow succeeds, then a failing one is reverted', async () => {
+    const child = spawnFixture('../../examples/vm-flow.ts', [join(dir, 'vm-flow.db')]);
+    await child.waitFor(/^failed bootVm the image does not boot$/);
+    await child.waitFor(/^delete network net-10\.0\.1\.0\/24$/);
     expect(await child.exited).toBe(0);
   });
 

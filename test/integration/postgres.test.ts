@@ -120,8 +120,8 @@ describe.skipIf(!available)('PostgreSQL end to end', () => {
     const check = new pg.Client({ connectionString: PG_URL });
     await check.connect();
     try {
-      const { rows } = await check.query(`SELECT version FROM "${schema}".stint_migrations`);
-      expect(rows).toEqual([{ version: 1 }]);
+      const { rows } = await check.query(`SELECT version FROM "${schema}".stint_migrations ORDER BY version`);
+      expect(rows).toEqual([{ version: 1 }, { version: 2 }]);
     } finally {
       await check.end();
     }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
+import type { PgFlowStatements } from './flow-sql.js';
 import type { PgStatements } from './sql.js';
 
 /** A pool, or one client inside a transaction; both have `query`. */
@@ -36,17 +37,29 @@ export async function withConnection<R>(
   }
 }
 
+/** Every named statement of the store: jobs (sql.ts) and flows (flow-sql.ts). */
+export type Statements = PgStatements & PgFlowStatements;
+
 export interface Db {
-  statements: PgStatements;
+  /** The schema name, unquoted. */
+  schema: string;
+  statements: Statements;
   /** Runs a named statement (prepared once per connection) with this store's type parsers. */
-  run<R = Record<string, unknown>>(on: Queryable, key: keyof PgStatements, values: unknown[]): Promise<R[]>;
+  run<R = Record<string, unknown>>(on: Queryable, key: keyof Statements, values: unknown[]): Promise<R[]>;
   /** Runs ad-hoc SQL (listing with filters); values are still bound. */
   runText<R = Record<string, unknown>>(on: Queryable, text: string, values: unknown[]): Promise<R[]>;
+  /**
+   * Runs SQL built from a small fixed set of shapes (flow patches), prepared once per connection
+   * under a name derived from its text.
+   */
+  runShaped<R = Record<string, unknown>>(on: Queryable, text: string, values: unknown[]): Promise<R[]>;
 }
 
-export function createDb(schema: string, statements: PgStatements): Db {
+export function createDb(schema: string, statements: Statements): Db {
   const prefix = `stint_${createHash('sha1').update(schema).digest('hex').slice(0, 8)}_`;
+  const shapedNames = new Map<string, string>();
   return {
+    schema,
     statements,
     async run(on, key, values) {
       const result = await on.query({ name: prefix + key, text: statements[key], values, types });
@@ -54,6 +67,15 @@ export function createDb(schema: string, statements: PgStatements): Db {
     },
     async runText(on, text, values) {
       const result = await on.query({ text, values, types });
+      return result.rows;
+    },
+    async runShaped(on, text, values) {
+      let name = shapedNames.get(text);
+      if (name === undefined) {
+        name = `${prefix}h${createHash('sha1').update(text).digest('hex').slice(0, 12)}`;
+        shapedNames.set(text, name);
+      }
+      const result = await on.query({ name, text, values, types });
       return result.rows;
     },
   };

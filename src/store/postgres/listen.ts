@@ -5,7 +5,7 @@ import { quoteIdent } from './sql.js';
 /**
  * Holds one connection that LISTENs on the schema's channel and turns payloads into store
  * notifications: `a:<queues>[@<due ms>]` jobs available, `f:<ids>` jobs finished, `c:<ids>` cancels
- * requested; anything else (`x:`, a list too long for a payload) is `changed`.
+ * requested, `g:<ids>` flows finished; anything else (`x:`, a list too long for a payload) is `changed`.
  * When the connection drops it reconnects with backoff and then announces `changed`, because
  * notifications sent meanwhile are lost (workers and waiters re-check; they also poll).
  */
@@ -26,6 +26,7 @@ export function parsePayload(payload: string): StoreNotification {
   const list = payload.length > 2 ? payload.slice(2).split(',') : [];
   if (kind === 'f:') return { type: 'jobs-finished', ids: list };
   if (kind === 'c:') return { type: 'cancel-requested', ids: list };
+  if (kind === 'g:') return { type: 'flows-finished', ids: list };
   return { type: 'changed' };
 }
 

@@ -11,12 +11,13 @@ import {
   type JobRow,
   type LogRow,
   mergeHistory,
+  toFlowRef,
   toJobEvent,
   toJobRecord,
   toLogEntry,
   toRowId,
 } from '../rows.js';
-import { cancelledError, decodeCursor, encodeCursor } from '../rules.js';
+import { cancelledError, decodeCursor, encodeCursor, flowJobRetry } from '../rules.js';
 import type { JobFilter, JobPage } from '../types.js';
 import type { Db, Queryable } from './db.js';
 import { nowOf, type TxContext } from './write.js';
@@ -75,6 +76,7 @@ export async function listJobs(db: Db, on: Queryable, filter: JobFilter): Promis
   }
   if (filter.task !== undefined) where.push(`task = ${bind(filter.task)}`);
   if (filter.queue !== undefined) where.push(`queue = ${bind(filter.queue)}`);
+  if (filter.flow !== undefined) where.push(`flow_id = ${bind(toRowId(filter.flow) ?? -1)}`);
   if (filter.cursor !== undefined) where.push(`id < ${bind(decodeCursor(filter.cursor))}`);
   const sql = `${db.statements.listPrefix} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ${bind(limit + 1)}`;
   const rows = await db.runText<JobRow>(on, sql, values);
@@ -94,8 +96,12 @@ async function lockRow(ctx: TxContext, id: string): Promise<JobRow> {
 }
 
 export async function cancelJob(ctx: TxContext, id: string, reason: string): Promise<JobRecord> {
-  const row = await lockRow(ctx, id);
   const { db, tx } = ctx;
+  // A job of a flow: its flow is locked first, as completions and flow cancels do (fewer deadlocks).
+  const rowId = toRowId(id);
+  const [seen] = rowId === null ? [] : await db.run<JobRow>(tx, 'getJob', [rowId]);
+  if (seen && seen.flow_id !== null) await db.run(tx, 'lockFlows', [[seen.flow_id]]);
+  const row = await lockRow(ctx, id);
   if (row.state === 'pending') {
     const error = JSON.stringify(cancelledError(reason));
     await db.run(tx, 'cancelPending', [ctx.now, error, row.id]);
@@ -108,6 +114,16 @@ export async function cancelJob(ctx: TxContext, id: string, reason: string): Pro
       JSON.stringify({ reason }),
     ]);
     ctx.announce({ type: 'jobs-finished', ids: [id] });
+    const flow = toFlowRef(row);
+    if (flow) {
+      await ctx.flowJobFinished({
+        flowId: flow.id,
+        step: flow.step,
+        role: flow.role,
+        outcome: 'cancelled',
+        error: cancelledError(reason),
+      });
+    }
   } else if (row.state === 'running') {
     if (row.cancel_requested === 0) {
       await db.run(tx, 'requestCancel', [row.id]);
@@ -134,6 +150,7 @@ export async function retryJob(ctx: TxContext, id: string): Promise<JobRecord> {
   if (row.state !== 'failed' && row.state !== 'cancelled') {
     throw new ConflictError(`job ${id} is ${row.state}; only failed or cancelled jobs can be retried`);
   }
+  if (row.flow_id !== null) throw flowJobRetry(id, row);
   const { db, tx } = ctx;
   await db.run(tx, 'keepStartEventOfFinished', [row.id]);
   await db.run(tx, 'retryFinished', [ctx.now, row.id]);

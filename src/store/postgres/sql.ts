@@ -10,16 +10,16 @@ export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-const NOW = `coalesce($1::bigint, (extract(epoch from now()) * 1000)::bigint)`;
+export const NOW = `coalesce($1::bigint, (extract(epoch from now()) * 1000)::bigint)`;
 
 const JOB_COLUMNS = `id, task, queue, state, input::text AS input, output::text AS output, error::text AS error, priority,
   run_at, created_at, started_at, finished_at, attempt, attempt_base, max_attempts, backoff_ms, backoff_factor,
   backoff_max_ms, backoff_jitter, timeout_ms, worker_id, lease_expires_at, cancel_requested::int AS cancel_requested,
-  progress_done, progress_total, metadata::text AS metadata, dedup_key`;
+  progress_done, progress_total, metadata::text AS metadata, dedup_key, flow_id, flow_step, flow_role`;
 
 const CLAIMED_COLUMNS = `j.id, j.task, j.queue, j.input::text AS input, j.priority, j.attempt, j.attempt_base,
   j.max_attempts, j.backoff_ms, j.backoff_factor, j.backoff_max_ms, j.backoff_jitter, j.timeout_ms,
-  j.metadata::text AS metadata, j.created_at`;
+  j.metadata::text AS metadata, j.created_at, j.flow_id, j.flow_step, j.flow_role`;
 
 export function pgStatements(schema: string) {
   const s = quoteIdent(schema);
@@ -109,7 +109,8 @@ export function pgStatements(schema: string) {
 
     /** ($1 now, limit) -> expired running jobs, locked */
     expiredLeases: `SELECT id, attempt, attempt_base, max_attempts, backoff_ms, backoff_factor, backoff_max_ms,
-        backoff_jitter, worker_id, cancel_requested::int AS cancel_requested, queue FROM ${s}.jobs
+        backoff_jitter, worker_id, cancel_requested::int AS cancel_requested, queue, flow_id, flow_step, flow_role
+      FROM ${s}.jobs
       WHERE state = 'running' AND lease_expires_at < ${NOW} ORDER BY lease_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
 
     /** (id) */
@@ -134,14 +135,26 @@ export function pgStatements(schema: string) {
         progress_total = NULL, worker_id = NULL
       WHERE id = $2 AND state IN ('failed', 'cancelled')`,
 
-    /** (before, limit) -> deleted ids */
-    deleteFinished: `WITH doomed AS (
+    /**
+     * (before, limit) -> jobs and flows deleted. Jobs of flows go with their flow, once it is finished
+     * and old enough, together with its steps and edges.
+     */
+    deleteFinished: `WITH plain AS (
         SELECT id FROM ${s}.jobs WHERE state IN ('succeeded', 'failed', 'cancelled') AND finished_at < $1
+          AND flow_id IS NULL
         ORDER BY finished_at LIMIT $2 FOR UPDATE SKIP LOCKED),
+      old_flows AS (
+        SELECT id FROM ${s}.flows WHERE finished_at < $1 ORDER BY finished_at LIMIT $2 FOR UPDATE SKIP LOCKED),
+      doomed AS (
+        SELECT id FROM plain UNION ALL SELECT id FROM ${s}.jobs WHERE flow_id IN (SELECT id FROM old_flows)),
       e AS (DELETE FROM ${s}.job_events WHERE job_id IN (SELECT id FROM doomed)),
       l AS (DELETE FROM ${s}.job_logs WHERE job_id IN (SELECT id FROM doomed)),
-      d AS (DELETE FROM ${s}.dedup_keys WHERE job_id IN (SELECT id FROM doomed))
-      DELETE FROM ${s}.jobs WHERE id IN (SELECT id FROM doomed) RETURNING id`,
+      d AS (DELETE FROM ${s}.dedup_keys WHERE job_id IN (SELECT id FROM doomed)),
+      fe AS (DELETE FROM ${s}.flow_edges WHERE flow_id IN (SELECT id FROM old_flows)),
+      fs AS (DELETE FROM ${s}.flow_steps WHERE flow_id IN (SELECT id FROM old_flows)),
+      f AS (DELETE FROM ${s}.flows WHERE id IN (SELECT id FROM old_flows) RETURNING id),
+      j AS (DELETE FROM ${s}.jobs WHERE id IN (SELECT id FROM doomed) RETURNING id)
+      SELECT (SELECT count(*) FROM j)::int AS jobs, (SELECT count(*) FROM f)::int AS flows`,
 
     /** ($1 now, name, holder, ttl_ms) -> term, when taken or renewed */
     acquireLease: `INSERT INTO ${s}.leases AS l (name, holder, term, expires_at) VALUES ($2, $3, 1, ${NOW} + $4::bigint)
@@ -153,15 +166,18 @@ export function pgStatements(schema: string) {
     /** (name, holder) */
     releaseLease: `UPDATE ${s}.leases SET expires_at = 0 WHERE name = $1 AND holder = $2`,
 
-    /** ($1 now, name, queue, priority, max_attempts, backoff_ms, factor, max_ms, jitter, timeout_ms) */
+    /** ($1 now, name, queue, priority, max_attempts, backoff_ms, factor, max_ms, jitter, timeout_ms, revertible) */
     registerTask: `INSERT INTO ${s}.tasks (name, queue, priority, max_attempts, backoff_ms, backoff_factor, backoff_max_ms,
-        backoff_jitter, timeout_ms, updated_at) VALUES ($2, $3, $4, $5, $6, $7, $8, $9, $10, ${NOW})
+        backoff_jitter, timeout_ms, updated_at, revertible) VALUES ($2, $3, $4, $5, $6, $7, $8, $9, $10, ${NOW}, $11)
       ON CONFLICT (name) DO UPDATE SET queue = excluded.queue, priority = excluded.priority,
         max_attempts = excluded.max_attempts, backoff_ms = excluded.backoff_ms, backoff_factor = excluded.backoff_factor,
         backoff_max_ms = excluded.backoff_max_ms, backoff_jitter = excluded.backoff_jitter,
-        timeout_ms = excluded.timeout_ms, updated_at = excluded.updated_at`,
+        timeout_ms = excluded.timeout_ms, updated_at = excluded.updated_at, revertible = excluded.revertible`,
     /** (name) */
     getTask: `SELECT * FROM ${s}.tasks WHERE name = $1`,
+
+    /** (flow_ids[]): the flows of a batch's completions, locked in id order (so batches never deadlock) */
+    lockFlows: `SELECT id FROM ${s}.flows WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`,
   } as const;
 }
 

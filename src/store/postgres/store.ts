@@ -1,11 +1,15 @@
 import pg from 'pg';
 import type { Clock } from '../../core/clock.js';
 import { ClosedError, StintError, StoreError, ValidationError } from '../../core/errors.js';
+import type { FlowJobOutcome } from '../../flow/engine.js';
 import { trackResource } from '../../internal/resources.js';
 import { retryParams, type TaskRow, toTaskDefaults } from '../rows.js';
 import { sameTemplate } from '../rules.js';
 import type { NewJob, Store, StoreListener, StoreNotification } from '../types.js';
 import { createDb, type Queryable, withConnection } from './db.js';
+import { getFlowSteps, listFlows, readFlow } from './flow-read.js';
+import { pgFlowStatements } from './flow-sql.js';
+import { cancelFlow, flowJobFinished, insertFlow } from './flows.js';
 import { createListener, type Listener } from './listen.js';
 import { migrate } from './migrate.js';
 import { cancelJob, getJob, getJobEvents, getJobLogs, listJobs, retryJob } from './read.js';
@@ -59,7 +63,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     process.emitWarning(`stint: a PostgreSQL connection failed: ${err.message}`);
   pool.on('error', onPoolError);
 
-  const db = createDb(schema, pgStatements(schema));
+  const db = createDb(schema, { ...pgStatements(schema), ...pgFlowStatements(schema) });
   const channel = `${schema}.jobs`;
   const where = describe(options.connectionString, schema);
   const clock = options.clock;
@@ -96,7 +100,13 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     if (closed) throw new ClosedError('the store');
     await ready();
     const notes: StoreNotification[] = [];
-    const ctx: TxContext = { db, tx: pool, now: clock?.now() ?? null, announce: (n) => notes.push(n) };
+    const ctx: TxContext = {
+      db,
+      tx: pool,
+      now: clock?.now() ?? null,
+      announce: (n) => notes.push(n),
+      flowJobFinished: outsideTransaction,
+    };
     let result: R;
     try {
       result = await fn(ctx);
@@ -107,42 +117,59 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     return result;
   }
 
-  /** Runs `fn` in one transaction; announcements are published here and NOTIFYed to other processes. */
+  /**
+   * Runs `fn` in one transaction; announcements are published here and NOTIFYed to other processes.
+   * A transaction chosen as a deadlock victim, or failing serialization, runs again from the start
+   * (a few times): lease expiry and job cancels lock a job before its flow, completions the flow first.
+   */
   async function transaction<R>(fn: (ctx: TxContext) => Promise<R>): Promise<R> {
     if (closed) throw new ClosedError('the store');
     await ready();
-    const notes: StoreNotification[] = [];
-    let result: R;
-    try {
-      result = await withConnection(pool, async (client) => {
-        const remote: string[] = [];
-        const ctx: TxContext = {
-          db,
-          tx: client,
-          now: clock?.now() ?? null,
-          announce: (n, notify = true) => {
-            notes.push(n);
-            const payload = notify ? toPayload(n) : null;
-            if (payload !== null) remote.push(payload);
-          },
-        };
-        try {
-          await client.query('BEGIN');
-          const out = await fn(ctx);
-          for (const payload of remote) await client.query('SELECT pg_notify($1, $2)', [channel, payload]);
-          await client.query('COMMIT');
-          return out;
-        } catch (err) {
-          // The statement's error is the one to report; a failed rollback ends with the connection.
-          await client.query('ROLLBACK').catch(() => undefined);
-          throw err;
+    for (let tries = 1; ; tries++) {
+      const notes: StoreNotification[] = [];
+      let result: R;
+      try {
+        result = await withConnection(pool, (client) => attempt(client, fn, notes));
+      } catch (err) {
+        if (tries < MAX_TRIES && RETRYABLE.has((err as { code?: string })?.code ?? '')) {
+          await sleep(Math.random() * 10 * tries);
+          continue;
         }
-      });
-    } catch (err) {
-      throw wrap(err, where);
+        throw wrap(err, where);
+      }
+      for (const n of notes) publish(n);
+      return result;
     }
-    for (const n of notes) publish(n);
-    return result;
+  }
+
+  async function attempt<R>(
+    client: pg.PoolClient,
+    fn: (ctx: TxContext) => Promise<R>,
+    notes: StoreNotification[],
+  ): Promise<R> {
+    const remote: string[] = [];
+    const ctx: TxContext = {
+      db,
+      tx: client,
+      now: clock?.now() ?? null,
+      announce: (n, notify = true) => {
+        notes.push(n);
+        const payload = notify ? toPayload(n) : null;
+        if (payload !== null) remote.push(payload);
+      },
+      flowJobFinished: (event) => flowJobFinished(ctx, event),
+    };
+    try {
+      await client.query('BEGIN');
+      const out = await fn(ctx);
+      for (const payload of remote) await client.query('SELECT pg_notify($1, $2)', [channel, payload]);
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      // The statement's error is the one to report; a failed rollback ends with the connection.
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
   }
 
   /**
@@ -157,7 +184,13 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
       ]);
     }
     await ready();
-    const ctx: TxContext = { db, tx: tx as Queryable, now: clock?.now() ?? null, announce: () => {} };
+    const ctx: TxContext = {
+      db,
+      tx: tx as Queryable,
+      now: clock?.now() ?? null,
+      announce: () => {},
+      flowJobFinished: outsideTransaction,
+    };
     try {
       return await insertJobs(ctx, jobs);
     } catch (err) {
@@ -196,7 +229,10 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     cancelJob: (id, reason) => transaction((ctx) => cancelJob(ctx, id, reason)),
     retryJob: (id) => transaction((ctx) => retryJob(ctx, id)),
     deleteFinishedJobs: ({ before, limit }) =>
-      read(async (on) => (await db.run(on, 'deleteFinished', [before, limit])).length),
+      read(async (on) => {
+        const [row] = await db.run<{ jobs: number; flows: number }>(on, 'deleteFinished', [before, limit]);
+        return row && row.jobs > 0 ? row.jobs : (row?.flows ?? 0);
+      }),
     acquireLease: (name, holder, ttlMs) =>
       read(async (on) => {
         const [row] = await db.run<{ term: number }>(on, 'acquireLease', [
@@ -221,6 +257,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
             t.priority,
             ...retryParams(t.retry),
             t.timeoutMs,
+            t.revertible,
           ]);
         }
       }),
@@ -229,6 +266,11 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
         const [row] = await db.run<TaskRow>(on, 'getTask', [name]);
         return row ? toTaskDefaults(row) : null;
       }),
+    insertFlow: (flow) => transaction((ctx) => insertFlow(ctx, flow)),
+    getFlow: (id) => read((on) => readFlow(db, on, id)),
+    getFlowSteps: (id) => read((on) => getFlowSteps(db, on, id)),
+    listFlows: (filter) => read((on) => listFlows(db, on, filter)),
+    cancelFlow: (id, reason) => transaction((ctx) => cancelFlow(ctx, id, reason)),
     getJob: (id) => read((on) => getJob(db, on, id)),
     listJobs: (filter) => read((on) => listJobs(db, on, filter)),
     getJobEvents: (id) => read((on) => getJobEvents(db, on, id)),
@@ -263,6 +305,17 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
   };
 }
 
+/** deadlock_detected, serialization_failure: the transaction may succeed when run again. */
+const RETRYABLE = new Set(['40P01', '40001']);
+const MAX_TRIES = 5;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Only transactions move flows on; single statements never finish a flow's job. */
+function outsideTransaction(event: FlowJobOutcome): Promise<void> {
+  return Promise.reject(new StoreError(`flow ${event.flowId} cannot move on outside a store transaction`));
+}
+
 /** Jobs that insertJobs writes with one statement: no dedup keys, one shared template. */
 function isOneStatement(jobs: readonly NewJob[]): boolean {
   const first = jobs[0];
@@ -277,7 +330,9 @@ function toPayload(n: StoreNotification): string | null {
         ? `f:${n.ids.join(',')}`
         : n.type === 'cancel-requested'
           ? `c:${n.ids.join(',')}`
-          : null;
+          : n.type === 'flows-finished'
+            ? `g:${n.ids.join(',')}`
+            : null;
   // NOTIFY payloads are limited to 8000 bytes: a long list becomes a plain "something changed".
   if (payload !== null && payload.length > 7900) return 'x:';
   return payload;

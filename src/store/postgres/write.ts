@@ -1,7 +1,15 @@
 import { type SerializedError, StoreError } from '../../core/errors.js';
 import type { ClaimedJob, JobEventType } from '../../core/job.js';
-import { type ClaimRow, type RetryColumns, retryParams, toClaimedJob, toRetryPolicy } from '../rows.js';
-import { cancelledError, holdsDedupKey, sameTemplate, summarizeError } from '../rules.js';
+import type { FlowJobOutcome } from '../../flow/engine.js';
+import {
+  type ClaimRow,
+  type RetryColumns,
+  retryParams,
+  toClaimedJob,
+  toFlowRef,
+  toRetryPolicy,
+} from '../rows.js';
+import { cancelledError, flowOutcome, holdsDedupKey, sameTemplate, summarizeError } from '../rules.js';
 import type {
   ClaimRequest,
   Completion,
@@ -23,6 +31,8 @@ export interface TxContext {
   now: number | null;
   /** Published after commit; `notify: false` for inserts, which the insert trigger already NOTIFYs. */
   announce: (notification: StoreNotification, notify?: boolean) => void;
+  /** Moves a flow on after one of its jobs ended for good, in the same transaction (flows.ts). */
+  flowJobFinished: (event: FlowJobOutcome) => Promise<void>;
 }
 
 const json = (value: unknown): string | null =>
@@ -204,6 +214,11 @@ export async function completeJobs(ctx: TxContext, batch: CompletionBatch): Prom
   for (const p of batch.progress ?? [])
     await db.run(tx, 'setProgress', [p.done, p.total, p.jobId, p.attempt]);
 
+  // Several workers may finish steps of one flow at once: each batch takes its flows' locks first,
+  // in id order, before any job row, so two batches never wait on each other in a cycle.
+  const flows = [...new Set(batch.completions.filter(endsForGood).map((c) => Number(c.flow?.id)))];
+  if (flows.length > 0) await db.run(tx, 'lockFlows', [flows.sort((a, b) => a - b)]);
+
   const successes = batch.completions.filter((c) => c.outcome === 'succeeded');
   const succeeded = new Set<string>();
   if (successes.length > 0) {
@@ -229,7 +244,10 @@ export async function completeJobs(ctx: TxContext, batch: CompletionBatch): Prom
         requeued.add(queue);
         const delay = c.outcome === 'failed' ? (c.retryDelayMs ?? 0) : 0;
         earliest = Math.min(earliest, delay > 0 ? (await nowOf(ctx)) + delay : 0);
-      } else finished.push(c.id);
+      } else {
+        finished.push(c.id);
+        if (c.flow) await ctx.flowJobFinished(flowOutcome(c.flow, c));
+      }
       results.push({
         id: c.id,
         applied: true,
@@ -253,6 +271,16 @@ export async function completeJobs(ctx: TxContext, batch: CompletionBatch): Prom
   return results;
 }
 
+/** A completion of a flow's job that, when applied, ends the job for good. */
+function endsForGood(c: Completion): boolean {
+  if (!c.flow) return false;
+  return (
+    c.outcome === 'succeeded' ||
+    c.outcome === 'cancelled' ||
+    (c.outcome === 'failed' && c.retryDelayMs === null)
+  );
+}
+
 export async function extendLeases(ctx: TxContext, req: ExtendLeasesRequest): Promise<ExtendLeasesResult> {
   if (req.jobs.length === 0) return { lost: [], cancelRequested: [] };
   const rows = await ctx.db.run<{ id: number; cancel_requested: number }>(ctx.tx, 'extendLeases', [
@@ -270,6 +298,9 @@ export async function extendLeases(ctx: TxContext, req: ExtendLeasesRequest): Pr
 
 interface ExpiredRow extends RetryColumns {
   id: number;
+  flow_id: number | null;
+  flow_step: string | null;
+  flow_role: 'run' | 'revert' | null;
   attempt: number;
   attempt_base: number;
   worker_id: string | null;
@@ -285,16 +316,19 @@ export async function expireLeases(ctx: TxContext, req: ExpireLeasesRequest): Pr
   for (const row of rows) {
     const id = String(row.id);
     const workerId = row.worker_id ?? 'sweeper';
+    const flow = toFlowRef(row);
     await event(ctx, id, 'lease_expired', row.attempt, row.worker_id);
     if (row.cancel_requested === 1) {
-      await applyCompletion(ctx, {
+      const c: Completion = {
         id,
         attempt: row.attempt,
         workerId,
         outcome: 'cancelled',
         reason: 'cancel requested',
-      });
+      };
+      await applyCompletion(ctx, c);
       finished.push(id);
+      if (flow) await ctx.flowJobFinished(flowOutcome(flow, c));
       continue;
     }
     const retryDelayMs = req.decide({
@@ -306,16 +340,12 @@ export async function expireLeases(ctx: TxContext, req: ExpireLeasesRequest): Pr
       code: 'LEASE_LOST',
       message: `lease expired: worker ${row.worker_id ?? '?'} stopped renewing it (attempt ${row.attempt})`,
     };
-    await applyCompletion(ctx, {
-      id,
-      attempt: row.attempt,
-      workerId,
-      outcome: 'failed',
-      error,
-      retryDelayMs,
-    });
-    if (retryDelayMs === null) finished.push(id);
-    else {
+    const c: Completion = { id, attempt: row.attempt, workerId, outcome: 'failed', error, retryDelayMs };
+    await applyCompletion(ctx, c);
+    if (retryDelayMs === null) {
+      finished.push(id);
+      if (flow) await ctx.flowJobFinished(flowOutcome(flow, c));
+    } else {
       requeued.add(row.queue);
       earliest = Math.min(earliest, (await nowOf(ctx)) + retryDelayMs);
     }

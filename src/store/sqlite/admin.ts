@@ -1,7 +1,7 @@
 import { ConflictError, jobNotFound } from '../../core/errors.js';
 import type { JobRecord } from '../../core/job.js';
-import { type JobRow, toJobRecord, toRowId } from '../rows.js';
-import { cancelledError } from '../rules.js';
+import { type JobRow, toFlowRef, toJobRecord, toRowId } from '../rows.js';
+import { cancelledError, flowJobRetry } from '../rules.js';
 import type { WriteContext } from './write.js';
 
 function loadRow(ctx: WriteContext, id: string): JobRow {
@@ -26,6 +26,15 @@ export function cancelJob(ctx: WriteContext, id: string, reason: string): JobRec
       JSON.stringify({ reason }),
     );
     ctx.announce({ type: 'jobs-finished', ids: [id] });
+    const flow = toFlowRef(row);
+    if (flow)
+      ctx.flowJobFinished({
+        flowId: flow.id,
+        step: flow.step,
+        role: flow.role,
+        outcome: 'cancelled',
+        error: cancelledError(reason),
+      });
   } else if (row.state === 'running') {
     if (row.cancel_requested === 0) {
       ctx.stmts.requestCancel.run(row.id);
@@ -52,6 +61,7 @@ export function retryJob(ctx: WriteContext, id: string): JobRecord {
   if (row.state !== 'failed' && row.state !== 'cancelled') {
     throw new ConflictError(`job ${id} is ${row.state}; only failed or cancelled jobs can be retried`);
   }
+  if (row.flow_id !== null) throw flowJobRetry(id, row);
   const now = ctx.now();
   ctx.stmts.keepStartEventOfFinished.run(row.id);
   ctx.stmts.retryFinished.run(now, row.id);
@@ -69,7 +79,16 @@ export function retryJob(ctx: WriteContext, id: string): JobRecord {
 
 export function deleteFinishedJobs(ctx: WriteContext, before: number, limit: number): number {
   const ids = (ctx.stmts.finishedBefore.all(before, limit) as { id: number }[]).map((r) => r.id);
-  if (ids.length === 0) return 0;
+  // Jobs of flows go with their flow, once it is finished and old enough.
+  const flows = (ctx.stmts.flowsFinishedBefore.all(before, limit) as { id: number }[]).map((r) => r.id);
+  if (flows.length > 0) {
+    const list = JSON.stringify(flows);
+    for (const r of ctx.stmts.jobsOfFlows.all(list) as { id: number }[]) ids.push(r.id);
+    ctx.stmts.deleteFlowEdges.run(list);
+    ctx.stmts.deleteFlowSteps.run(list);
+    ctx.stmts.deleteFlows.run(list);
+  }
+  if (ids.length === 0) return flows.length;
   const list = JSON.stringify(ids);
   ctx.stmts.deleteEvents.run(list);
   ctx.stmts.deleteLogs.run(list);

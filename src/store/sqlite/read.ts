@@ -77,6 +77,10 @@ export function listJobs(
     where.push('queue = ?');
     params.push(filter.queue);
   }
+  if (filter.flow !== undefined) {
+    where.push('flow_id = ?');
+    params.push(toRowId(filter.flow) ?? -1);
+  }
   if (filter.cursor !== undefined) {
     where.push('id < ?');
     params.push(decodeCursor(filter.cursor));

@@ -6,6 +6,62 @@ CREATE TABLE dedup_keys (
   expires_at INTEGER
 ) WITHOUT ROWID;
 
+CREATE TABLE flow_edges (
+  flow_id   INTEGER NOT NULL,
+  from_step TEXT    NOT NULL, -- needed
+  to_step   TEXT    NOT NULL, -- waits for from_step
+  PRIMARY KEY (flow_id, from_step, to_step)
+) WITHOUT ROWID;
+
+CREATE TABLE flow_steps (
+  flow_id       INTEGER NOT NULL,
+  name          TEXT    NOT NULL,
+  task          TEXT    NOT NULL,
+  kind          TEXT    NOT NULL, -- task | map | item
+  parent        TEXT,             -- an item's map step
+  idx           INTEGER,          -- an item's place in the list
+  state         TEXT    NOT NULL,
+  waiting_on    INTEGER NOT NULL, -- unfinished steps this one needs
+  deps          TEXT    NOT NULL, -- JSON list of the steps it needs
+  input         TEXT,             -- JSON, with {"$ref": ...} values until resolved
+  map           TEXT,             -- JSON {over, concurrency} of a map step
+  on_failure    TEXT,
+  revertible    INTEGER NOT NULL,
+  job           TEXT    NOT NULL, -- JSON job template: queue, priority, retry, timeoutMs
+  job_id        INTEGER,
+  revert_job_id INTEGER,
+  output        TEXT,
+  error         TEXT,
+  revert_error  TEXT,
+  completed_seq INTEGER,
+  map_total     INTEGER,
+  map_done      INTEGER,
+  PRIMARY KEY (flow_id, name)
+);
+
+CREATE TABLE flows (
+  id               INTEGER PRIMARY KEY,
+  name             TEXT    NOT NULL,
+  state            TEXT    NOT NULL CHECK (state IN ('running', 'reverting', 'succeeded', 'failed', 'revert_failed', 'cancelled')),
+  on_failure       TEXT    NOT NULL,
+  spec             TEXT    NOT NULL,
+  store            TEXT,
+  output           TEXT,
+  error            TEXT,
+  failed_step      TEXT,
+  open_steps       INTEGER NOT NULL, -- top-level steps not finished
+  active_jobs      INTEGER NOT NULL DEFAULT 0, -- run jobs not finished
+  seq              INTEGER NOT NULL DEFAULT 0, -- completion counter (revert order)
+  failures         INTEGER NOT NULL DEFAULT 0,
+  revert_failures  INTEGER NOT NULL DEFAULT 0,
+  reverting_step   TEXT,
+  cancel_reason    TEXT,
+  created_at       INTEGER NOT NULL,
+  finished_at      INTEGER,
+  metadata         TEXT,
+  dedup_key        TEXT
+);
+
 CREATE TABLE job_events (
   id        INTEGER PRIMARY KEY,
   job_id    INTEGER NOT NULL,
@@ -54,7 +110,7 @@ CREATE TABLE jobs (
   progress_total   REAL,
   metadata         TEXT,
   dedup_key        TEXT
-);
+, flow_id INTEGER, flow_step TEXT, flow_role TEXT);
 
 CREATE TABLE leases (
   name       TEXT    PRIMARY KEY,
@@ -76,7 +132,17 @@ CREATE TABLE tasks (
   backoff_jitter REAL    NOT NULL,
   timeout_ms     INTEGER,
   updated_at     INTEGER NOT NULL
-) WITHOUT ROWID;
+, revertible INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+
+CREATE INDEX flow_steps_done ON flow_steps (flow_id, completed_seq) WHERE completed_seq IS NOT NULL;
+
+CREATE INDEX flow_steps_items ON flow_steps (flow_id, parent, idx) WHERE parent IS NOT NULL;
+
+CREATE INDEX flow_steps_waiting ON flow_steps (flow_id, parent, idx) WHERE state = 'waiting';
+
+CREATE INDEX flows_dedup ON flows (dedup_key, id) WHERE dedup_key IS NOT NULL;
+
+CREATE INDEX flows_finished ON flows (finished_at) WHERE finished_at IS NOT NULL;
 
 CREATE INDEX job_events_job ON job_events (job_id, id);
 
@@ -85,5 +151,7 @@ CREATE INDEX job_logs_job ON job_logs (job_id, id);
 CREATE INDEX jobs_claim ON jobs (queue, priority DESC, run_at, id) WHERE state = 'pending';
 
 CREATE INDEX jobs_finished ON jobs (finished_at) WHERE state IN ('succeeded', 'failed', 'cancelled');
+
+CREATE INDEX jobs_flow ON jobs (flow_id, state) WHERE flow_id IS NOT NULL;
 
 CREATE INDEX jobs_lease ON jobs (lease_expires_at) WHERE state = 'running';

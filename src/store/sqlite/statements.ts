@@ -41,7 +41,7 @@ const SQL = {
       WHERE state = 'pending' AND queue = ? AND run_at <= ? AND task IN (SELECT value FROM json_each(?))
       ORDER BY priority DESC, run_at, id LIMIT ?)
     RETURNING id, task, queue, input, priority, attempt, attempt_base, max_attempts, backoff_ms, backoff_factor,
-      backoff_max_ms, backoff_jitter, timeout_ms, metadata, created_at`,
+      backoff_max_ms, backoff_jitter, timeout_ms, metadata, created_at, flow_id, flow_step, flow_role`,
 
   /** (queue, now, tasks_json, limit) -> candidates of one queue, in claim order */
   candidatesOfQueue: `SELECT id, priority, run_at FROM jobs
@@ -53,7 +53,7 @@ const SQL = {
       lease_expires_at = ?, progress_done = NULL, progress_total = NULL
     WHERE state = 'pending' AND id IN (SELECT value FROM json_each(?))
     RETURNING id, task, queue, input, priority, attempt, attempt_base, max_attempts, backoff_ms, backoff_factor,
-      backoff_max_ms, backoff_jitter, timeout_ms, metadata, created_at`,
+      backoff_max_ms, backoff_jitter, timeout_ms, metadata, created_at, flow_id, flow_step, flow_role`,
 
   /** (job_id, at, type, attempt, worker_id, detail_json) */
   insertEvent:
@@ -112,7 +112,7 @@ const SQL = {
 
   /** (now, limit) -> running jobs whose lease has expired */
   expiredLeases: `SELECT id, attempt, attempt_base, max_attempts, backoff_ms, backoff_factor, backoff_max_ms,
-      backoff_jitter, worker_id, cancel_requested, queue FROM jobs
+      backoff_jitter, worker_id, cancel_requested, queue, flow_id, flow_step, flow_role FROM jobs
     WHERE state = 'running' AND lease_expires_at < ? ORDER BY lease_expires_at LIMIT ?`,
 
   /** (id) */
@@ -143,8 +143,20 @@ const SQL = {
    * (cheaper than AUTOINCREMENT, which costs a second B-tree write on every insert).
    */
   finishedBefore: `SELECT id FROM jobs WHERE state IN ('succeeded', 'failed', 'cancelled') AND finished_at < ?
-      AND id < (SELECT max(id) FROM jobs)
+      AND id < (SELECT max(id) FROM jobs) AND flow_id IS NULL
     ORDER BY finished_at LIMIT ?`,
+  /** (before, limit) -> finished flows older than `before`, never the newest flow (ids are not reused) */
+  flowsFinishedBefore: `SELECT id FROM flows WHERE finished_at < ? AND id < (SELECT max(id) FROM flows)
+      AND NOT EXISTS (SELECT 1 FROM jobs WHERE flow_id = flows.id AND id = (SELECT max(id) FROM jobs))
+    ORDER BY finished_at LIMIT ?`,
+  /** (flow_ids_json) */
+  jobsOfFlows: 'SELECT id FROM jobs WHERE flow_id IN (SELECT value FROM json_each(?))',
+  /** (flow_ids_json) */
+  deleteFlowEdges: 'DELETE FROM flow_edges WHERE flow_id IN (SELECT value FROM json_each(?))',
+  /** (flow_ids_json) */
+  deleteFlowSteps: 'DELETE FROM flow_steps WHERE flow_id IN (SELECT value FROM json_each(?))',
+  /** (flow_ids_json) */
+  deleteFlows: 'DELETE FROM flows WHERE id IN (SELECT value FROM json_each(?))',
   /** (ids_json) */
   deleteEvents: 'DELETE FROM job_events WHERE job_id IN (SELECT value FROM json_each(?))',
   /** (ids_json) */
@@ -154,13 +166,13 @@ const SQL = {
   /** (ids_json) */
   deleteJobs: 'DELETE FROM jobs WHERE id IN (SELECT value FROM json_each(?))',
 
-  /** (name, queue, priority, max_attempts, backoff_ms, backoff_factor, backoff_max_ms, backoff_jitter, timeout_ms, now) */
+  /** (name, queue, priority, max_attempts, backoff_ms, backoff_factor, backoff_max_ms, backoff_jitter, timeout_ms, now, revertible) */
   registerTask: `INSERT INTO tasks (name, queue, priority, max_attempts, backoff_ms, backoff_factor, backoff_max_ms,
-      backoff_jitter, timeout_ms, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      backoff_jitter, timeout_ms, updated_at, revertible) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (name) DO UPDATE SET queue = excluded.queue, priority = excluded.priority,
       max_attempts = excluded.max_attempts, backoff_ms = excluded.backoff_ms, backoff_factor = excluded.backoff_factor,
       backoff_max_ms = excluded.backoff_max_ms, backoff_jitter = excluded.backoff_jitter,
-      timeout_ms = excluded.timeout_ms, updated_at = excluded.updated_at`,
+      timeout_ms = excluded.timeout_ms, updated_at = excluded.updated_at, revertible = excluded.revertible`,
   /** (name) */
   getTask: 'SELECT * FROM tasks WHERE name = ?',
 

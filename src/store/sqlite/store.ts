@@ -2,11 +2,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { type Clock, systemClock } from '../../core/clock.js';
-import { ClosedError, StoreError, ValidationError } from '../../core/errors.js';
+import { ClosedError, flowNotFound, StoreError, ValidationError } from '../../core/errors.js';
 import { trackResource } from '../../internal/resources.js';
 import { retryParams, type TaskRow, toTaskDefaults } from '../rows.js';
 import type { NewJob, Store, StoreNotification } from '../types.js';
 import { cancelJob, deleteFinishedJobs, retryJob } from './admin.js';
+import { createSqliteFlows } from './flows.js';
 import { migrate } from './migrate.js';
 import { createSubscriptions, publish } from './notify.js';
 import { getJob, getJobEvents, getJobLogs, listJobs } from './read.js';
@@ -72,7 +73,13 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const untrack = trackResource(`sqlite store ${options.path}`);
 
   const pending: StoreNotification[] = [];
-  const ctx: WriteContext = { stmts, now: () => clock.now(), announce: (n) => pending.push(n) };
+  const ctx: WriteContext = {
+    stmts,
+    now: () => clock.now(),
+    announce: (n) => pending.push(n),
+    flowJobFinished: (event) => flows.jobFinished(event),
+  };
+  const flows = createSqliteFlows(db, ctx);
 
   const subscriptions = createSubscriptions(
     channel,
@@ -101,8 +108,11 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         result = tx ? tx.immediate(...args) : fn(...args);
       } catch (err) {
         pending.length = 0;
+        flows.takeFinished();
         return Promise.reject(wrap(err));
       }
+      const ended = flows.takeFinished();
+      if (ended.length > 0) publish(channel, { type: 'flows-finished', ids: ended });
       if (pending.length > 0) {
         const notes = pending.splice(0);
         for (const n of notes) publish(channel, n);
@@ -163,7 +173,24 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     registerTasks: write((tasks) => {
       const now = clock.now();
       for (const t of tasks)
-        stmts.registerTask.run(t.name, t.queue, t.priority, ...retryParams(t.retry), t.timeoutMs, now);
+        stmts.registerTask.run(
+          t.name,
+          t.queue,
+          t.priority,
+          ...retryParams(t.retry),
+          t.timeoutMs,
+          now,
+          t.revertible ? 1 : 0,
+        );
+    }),
+    insertFlow: write((flow) => flows.insertFlow(flow)),
+    getFlow: read((id: string) => flows.getFlow(id)),
+    getFlowSteps: read((id: string) => flows.getFlowSteps(id)),
+    listFlows: read((filter) => flows.listFlows(filter)),
+    cancelFlow: write((id: string, reason: string) => {
+      const flow = flows.cancelFlow(id, reason);
+      if (!flow) throw flowNotFound(id);
+      return flow;
     }),
     getTaskDefaults: read((name: string) => {
       const row = stmts.getTask.get(name) as TaskRow | undefined;

@@ -1,14 +1,16 @@
 import { type SerializedError, StoreError } from '../../core/errors.js';
 import type { ClaimedJob, JobEventType } from '../../core/job.js';
+import type { FlowJobOutcome } from '../../flow/engine.js';
 import {
   type ClaimRow,
   type RetryColumns,
   retryParams,
   toClaimedJob,
+  toFlowRef,
   toRetryPolicy,
   toRowId,
 } from '../rows.js';
-import { cancelledError, holdsDedupKey, sameTemplate, summarizeError } from '../rules.js';
+import { cancelledError, flowOutcome, holdsDedupKey, sameTemplate, summarizeError } from '../rules.js';
 import type {
   ClaimRequest,
   Completion,
@@ -29,6 +31,8 @@ export interface WriteContext {
   now: () => number;
   /** Queued during a transaction, published after it commits. */
   announce: (notification: StoreNotification) => void;
+  /** Moves a flow on after one of its jobs ended for good, in the same transaction. */
+  flowJobFinished: (event: FlowJobOutcome) => void;
 }
 
 const json = (value: unknown): string | null =>
@@ -246,6 +250,7 @@ export function completeJobs(ctx: WriteContext, batch: CompletionBatch): Complet
       ) {
         finished.push(c.id);
         results.push({ id: c.id, applied: true, state: c.outcome === 'failed' ? 'failed' : c.outcome });
+        if (c.flow) ctx.flowJobFinished(flowOutcome(c.flow, c));
       } else {
         const row = stmts.jobStateAttempt.get(c.id) as { queue: string };
         requeued.add(row.queue);
@@ -286,6 +291,9 @@ export function extendLeases(ctx: WriteContext, req: ExtendLeasesRequest): Exten
 
 interface ExpiredRow extends RetryColumns {
   id: number;
+  flow_id: number | null;
+  flow_step: string | null;
+  flow_role: 'run' | 'revert' | null;
   attempt: number;
   attempt_base: number;
   worker_id: string | null;
@@ -308,22 +316,30 @@ export function expireLeases(ctx: WriteContext, req: ExpireLeasesRequest): numbe
     };
     event(ctx, id, now, 'lease_expired', row.attempt, row.worker_id);
     const workerId = row.worker_id ?? 'sweeper';
+    const flow = toFlowRef(row);
     if (row.cancel_requested === 1) {
-      applyCompletion(
-        ctx,
-        { id, attempt: row.attempt, workerId, outcome: 'cancelled', reason: 'cancel requested' },
-        now,
-      );
+      const c: Completion = {
+        id,
+        attempt: row.attempt,
+        workerId,
+        outcome: 'cancelled',
+        reason: 'cancel requested',
+      };
+      applyCompletion(ctx, c, now);
       finished.push(id);
+      if (flow) ctx.flowJobFinished(flowOutcome(flow, c));
       continue;
     }
     const retryDelayMs = req.decide({
       attemptsUsed: row.attempt - row.attempt_base,
       retry: toRetryPolicy(row),
     });
-    applyCompletion(ctx, { id, attempt: row.attempt, workerId, outcome: 'failed', error, retryDelayMs }, now);
-    if (retryDelayMs === null) finished.push(id);
-    else {
+    const c: Completion = { id, attempt: row.attempt, workerId, outcome: 'failed', error, retryDelayMs };
+    applyCompletion(ctx, c, now);
+    if (retryDelayMs === null) {
+      finished.push(id);
+      if (flow) ctx.flowJobFinished(flowOutcome(flow, c));
+    } else {
       requeued.add(row.queue);
       earliest = Math.min(earliest, now + retryDelayMs);
     }
