@@ -1,3 +1,4 @@
+import type { SerializedError } from '../core/errors.js';
 import type { JobEvent, JobLogEntry, JobRecord } from '../core/job.js';
 
 /** Human output: colours only on a terminal, aligned columns, relative times. */
@@ -23,6 +24,17 @@ export function colourState(state: string): string {
     default:
       return yellow(state);
   }
+}
+
+/** Flow and step states: the job colours, with red for revert_failed and dim for skipped and reverted. */
+export function colourFlowState(state: string): string {
+  if (state === 'revert_failed') return red(state);
+  if (state === 'skipped' || state === 'reverted') return dim(state);
+  return colourState(state);
+}
+
+export function errorText(error: SerializedError): string {
+  return red(`${error.name}: ${error.message}`);
 }
 
 export function relativeTime(ms: number | null, now = Date.now()): string {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { StintError } from '../core/errors.js';
 import { devCommand } from './commands/dev.js';
+import { flowsCommands } from './commands/flows.js';
 import { jobsCommands, logsCommand } from './commands/jobs.js';
 import { migrateCommand } from './commands/migrate.js';
 import { submitCommand } from './commands/submit.js';
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   submitCommand(program, globals);
   jobsCommands(program, globals);
   logsCommand(program, globals);
+  flowsCommands(program, globals);
   migrateCommand(program, globals);
   for (const cmd of program.commands) {
     cmd.exitOverride();

@@ -1,12 +1,13 @@
 import type { Clock } from '../core/clock.js';
 import { type Duration, parseDuration } from '../core/duration.js';
-import { FlowFailedError, flowNotFound, ValidationError, WaitTimeoutError } from '../core/errors.js';
+import { FlowFailedError, flowNotFound, ValidationError } from '../core/errors.js';
 import { type FlowBuilder, isFlowBuilder } from '../flow/builder.js';
 import { prepareSteps, type StepTaskInfo } from '../flow/prepare.js';
 import { checkFlowSpec, type FlowSpec } from '../flow/spec.js';
 import { type FlowRecord, type FlowStepRecord, isFlowFinished, type NewFlow } from '../flow/types.js';
 import type { Store } from '../store/types.js';
 import type { Task } from '../task/define.js';
+import { waitUntil } from './wait.js';
 
 export interface SubmitFlowOptions {
   /** Named values the steps can refer to (`store.<key>`). */
@@ -35,7 +36,6 @@ export interface FlowHandle<Out = Record<string, unknown>> {
   cancel(reason?: string): Promise<FlowRecord>;
 }
 
-const POLL_MS = 1000;
 const KNOWN = new Set(['store', 'dedupKey', 'dedupWindow', 'metadata']);
 
 /** Checks a flow (builder or JSON spec) and its options, resolves each step's task: what the store inserts. */
@@ -77,33 +77,22 @@ export async function toNewFlow(
 }
 
 /** Waits until a flow has ended; wakes on `flows-finished` and store changes, polls as a fallback. */
-export async function waitForFlow(
+export function waitForFlow(
   store: Store,
   clock: Clock,
   id: string,
   timeoutMs: number | null,
 ): Promise<FlowRecord> {
-  const deadline = timeoutMs === null ? null : clock.now() + timeoutMs;
-  let wake = new AbortController();
-  const unsubscribe = store.subscribe((n) => {
-    if (n.type === 'changed' || (n.type === 'flows-finished' && n.ids.includes(id))) wake.abort();
-  });
-  try {
-    for (;;) {
+  return waitUntil(store, clock, timeoutMs, {
+    what: `flow ${id}`,
+    read: async () => {
       const flow = await store.getFlow(id);
       if (!flow) throw flowNotFound(id);
-      if (isFlowFinished(flow.state)) return flow;
-      const left = deadline === null ? POLL_MS : deadline - clock.now();
-      if (left <= 0)
-        throw new WaitTimeoutError(
-          `flow ${id} is still ${flow.state} after ${timeoutMs}ms; wait longer or check it later`,
-        );
-      if (!wake.signal.aborted) await clock.sleep(Math.min(left, POLL_MS), wake.signal);
-      wake = new AbortController();
-    }
-  } finally {
-    unsubscribe();
-  }
+      return flow;
+    },
+    done: (flow) => isFlowFinished(flow.state),
+    wakes: (n) => n.type === 'flows-finished' && n.ids.includes(id),
+  });
 }
 
 /** The outcome of an ended flow: its outputs, or the error that stopped it. */

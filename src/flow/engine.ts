@@ -144,11 +144,24 @@ export interface FlowOps {
   flowFinished(flowId: string): void;
 }
 
-/** Starts a flow that was just inserted: every step with nothing to wait for becomes ready. */
-export function* startFlow(ops: FlowOps, flowId: string, ready: readonly string[]): Op<void> {
+/**
+ * Starts a flow whose row was just inserted: inserts its steps, then every step with nothing to
+ * wait for becomes ready.
+ */
+export function* startFlow(ops: FlowOps, flowId: string, steps: readonly NewStep[]): Op<void> {
+  yield* ops.insertSteps(
+    flowId,
+    steps.map((s) => ({
+      ...s,
+      kind: s.map ? 'map' : 'task',
+      parent: null,
+      index: null,
+      waitingOn: s.deps.length,
+    })),
+  );
   const flow = yield* mustLock(ops, flowId);
   const session = new Session(ops, flow);
-  for (const name of ready) {
+  for (const name of steps.filter((s) => s.deps.length === 0).map((s) => s.name)) {
     const step = yield* ops.getStep(flowId, name);
     if (step) yield* session.makeReady(step);
   }

@@ -217,25 +217,7 @@ export async function insertFlow(ctx: TxContext, flow: NewFlow): Promise<Inserte
   ]);
   const id = String(row?.id);
   const ops = pgFlowOps(ctx, now);
-  await runAsync(
-    ops.insertSteps(
-      id,
-      flow.steps.map((s) => ({
-        ...s,
-        kind: s.map ? 'map' : 'task',
-        parent: null,
-        index: null,
-        waitingOn: s.deps.length,
-      })),
-    ),
-  );
-  await runAsync(
-    startFlow(
-      ops,
-      id,
-      flow.steps.filter((s) => s.deps.length === 0).map((s) => s.name),
-    ),
-  );
+  await runAsync(startFlow(ops, id, flow.steps));
   return { id, created: true };
 }
 

@@ -277,25 +277,7 @@ export function createSqliteFlows(db: Database.Database, ctx: WriteContext) {
         flow.dedup?.key ?? null,
       );
       const id = String(result.lastInsertRowid);
-      runSync(
-        ops.insertSteps(
-          id,
-          flow.steps.map((s) => ({
-            ...s,
-            kind: s.map ? 'map' : 'task',
-            parent: null,
-            index: null,
-            waitingOn: s.deps.length,
-          })),
-        ),
-      );
-      runSync(
-        startFlow(
-          ops,
-          id,
-          flow.steps.filter((s) => s.deps.length === 0).map((s) => s.name),
-        ),
-      );
+      runSync(startFlow(ops, id, flow.steps));
       return { id, created: true };
     },
     cancelFlow(id: string, reason: string): FlowRecord | null {
