@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { StintError } from '../core/errors.js';
+import { StintError, ValidationError } from '../core/errors.js';
 import { devCommand } from './commands/dev.js';
 import { flowsCommands } from './commands/flows.js';
 import { jobsCommands, logsCommand } from './commands/jobs.js';
@@ -58,6 +58,12 @@ export async function main(argv: string[]): Promise<void> {
   } catch (err) {
     if (err instanceof CommanderError) {
       process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      return;
+    }
+    if (err instanceof ValidationError && err.issues.length > 1) {
+      console.error(`stint: ${err.message.replace(/ \(and \d+ more\)$/, '')}`);
+      for (const issue of err.issues.slice(1)) console.error(`  ${issue.path}: ${issue.message}`);
+      process.exitCode = EXIT.usage;
       return;
     }
     if (err instanceof StintError) {

@@ -30,7 +30,7 @@ export interface FlowHandle<Out = Record<string, unknown>> {
   status(): Promise<{ flow: FlowRecord; steps: FlowStepRecord[] }>;
   /**
    * Waits for the flow to end: the outputs of its top-level steps by name, or a `FlowFailedError`
-   * (failed, reverted, revert_failed or cancelled) carrying the error that stopped it.
+   * (`failed`, `revert_failed` or `cancelled`) carrying the error that stopped it.
    */
   result(options?: { timeout?: Duration }): Promise<Out>;
   cancel(reason?: string): Promise<FlowRecord>;

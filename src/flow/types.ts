@@ -72,7 +72,7 @@ export interface FlowRecord {
   finishedAt: number | null;
   metadata: Record<string, unknown> | null;
   dedupKey: string | null;
-  /** Steps by state (map items counted under their map step's name with `[i]`). */
+  /** Steps by state; map items (`map[i]`) count as steps here, beside their map step. */
   counts: Partial<Record<StepState, number>>;
 }
 

@@ -27,7 +27,7 @@ interface SubmitFlags {
   metadata?: string;
   tasks?: string;
   wait?: boolean;
-  timeout?: string;
+  waitTimeout?: string;
 }
 
 export function flowsCommands(program: Command, globals: Globals): void {
@@ -45,7 +45,7 @@ export function flowsCommands(program: Command, globals: Globals): void {
     .option('--metadata <json>', 'JSON object stored with the flow')
     .option('--tasks <file>', 'task module to check the steps against instead of the registered tasks')
     .option('-w, --wait', 'wait for the flow to end; exit 1 unless it succeeded')
-    .option('--timeout <duration>', 'with --wait: give up after this long, e.g. 5m')
+    .option('--wait-timeout <duration>', 'with --wait: give up after this long, e.g. 5m')
     .action(async (file: string, flags: SubmitFlags) => {
       const g = globals();
       const spec = parseJson(
@@ -77,9 +77,11 @@ export function flowsCommands(program: Command, globals: Globals): void {
             }
             return EXIT.ok;
           }
-          await handle.result(flags.timeout ? { timeout: flags.timeout } : {}).catch((err: unknown) => {
-            if ((err as { code?: string }).code !== 'FLOW_FAILED') throw err;
-          });
+          await handle
+            .result(flags.waitTimeout ? { timeout: flags.waitTimeout } : {})
+            .catch((err: unknown) => {
+              if ((err as { code?: string }).code !== 'FLOW_FAILED') throw err;
+            });
           const flow = await handle.get();
           if (g.json) printJson(flow);
           else if (flow.state === 'succeeded') console.log(JSON.stringify(flow.output, null, 2));
