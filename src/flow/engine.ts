@@ -137,6 +137,8 @@ export interface FlowOps {
   cancelJobs(flowId: string, reason: string): Op<{ cancelledSteps: string[]; requested: number }>;
   /** The succeeded step with a `revert` that completed last. */
   lastRevertible(flowId: string): Op<StepRow | null>;
+  /** After the reverts: map steps whose items were reverted take their items' outcome. */
+  settleRevertedMaps(flowId: string): Op<void>;
   /** The input a job ran with. */
   jobInput(jobId: string): Op<unknown>;
   insertJob(job: FlowJob): Op<string>;
@@ -515,6 +517,7 @@ class Session {
     if (flow.state !== 'reverting' || flow.active > 0 || flow.revertingStep !== null) return;
     const step = yield* this.#ops.lastRevertible(this.#id);
     if (!step || step.jobId === null) {
+      yield* this.#ops.settleRevertedMaps(this.#id);
       if (flow.revertFailures > 0) return this.#finish('revert_failed');
       return this.#finish(flow.cancelReason !== null ? 'cancelled' : 'failed');
     }

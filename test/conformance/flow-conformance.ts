@@ -184,6 +184,42 @@ export function describeFlowConformance(name: string, makeStore: () => Promise<S
       });
     });
 
+    it('reverts the items of a map, and the map step ends reverted', async () => {
+      const undone: number[] = [];
+      const item = defineTask({
+        name: 'item',
+        input: z.object({ n: z.number() }),
+        run: (_c, { n }) => n,
+        revert: (_c, { n }) => {
+          undone.push(n);
+        },
+      });
+      const fail = defineTask({
+        name: 'failAfter',
+        input: z.object({}).passthrough(),
+        run: () => {
+          throw new PermanentError('late failure');
+        },
+      });
+      await start([item, fail]);
+      const f = createFlow('map-revert');
+      const m = f.map(item, [1, 2, 3], (n) => ({ n }), { name: 'items', concurrency: 1 });
+      f.step(fail, { all: m.output });
+      const flow = await client.submitFlow(f);
+      await expect(flow.result({ timeout: '20s' })).rejects.toMatchObject({
+        state: 'failed',
+        step: 'failAfter',
+      });
+      expect(undone).toEqual([3, 2, 1]);
+      const { steps } = await flow.status();
+      expect(steps.find((s) => s.name === 'items')?.state).toBe('reverted');
+      expect(steps.filter((s) => s.parent === 'items').map((s) => s.state)).toEqual([
+        'reverted',
+        'reverted',
+        'reverted',
+      ]);
+    });
+
     describe('data between steps', () => {
       const make = defineTask({
         name: 'make',

@@ -110,6 +110,11 @@ export function pgFlowStatements(schema: string) {
     lastRevertible: `SELECT ${STEP_COLUMNS} FROM ${s}.flow_steps
       WHERE flow_id = $1 AND state = 'succeeded' AND revertible AND kind <> 'map'
       AND completed_seq IS NOT NULL ORDER BY completed_seq DESC LIMIT 1`,
+    /** (flow_id): map steps whose items were reverted take their items' outcome */
+    settleRevertedMaps: `UPDATE ${s}.flow_steps m SET state = CASE WHEN EXISTS (SELECT 1 FROM ${s}.flow_steps i WHERE i.flow_id = m.flow_id
+        AND i.parent = m.name AND i.state = 'revert_failed') THEN 'revert_failed' ELSE 'reverted' END
+    WHERE m.flow_id = $1 AND m.kind = 'map' AND m.state = 'succeeded' AND EXISTS (SELECT 1 FROM ${s}.flow_steps i
+      WHERE i.flow_id = m.flow_id AND i.parent = m.name AND i.state IN ('reverted', 'revert_failed'))`,
     /** (id) */
     jobInput: `SELECT input::text AS input FROM ${s}.jobs WHERE id = $1`,
     /** ($1 now, task, queue, input, priority, max_attempts, backoff_ms, factor, max_ms, jitter, timeout_ms, flow_id, step, role) */

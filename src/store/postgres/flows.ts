@@ -148,6 +148,9 @@ export function pgFlowOps(ctx: TxContext, now: number): FlowOps {
       const [row] = yield* q<StepDbRow>('lastRevertible', [flowId]);
       return row ? toStepRow(row) : null;
     },
+    *settleRevertedMaps(flowId) {
+      yield* q('settleRevertedMaps', [flowId]);
+    },
     *jobInput(jobId) {
       const [row] = yield* q<{ input: string }>('jobInput', [jobId]);
       return row ? parse(row.input) : null;

@@ -60,6 +60,10 @@ const SQL = {
     WHERE flow_id = ? AND state = 'running' AND flow_role = 'run' AND cancel_requested = 0 RETURNING id, attempt, worker_id`,
   lastRevertible: `SELECT * FROM flow_steps WHERE flow_id = ? AND state = 'succeeded' AND revertible = 1 AND kind <> 'map'
       AND completed_seq IS NOT NULL ORDER BY completed_seq DESC LIMIT 1`,
+  settleRevertedMaps: `UPDATE flow_steps SET state = CASE WHEN EXISTS (SELECT 1 FROM flow_steps i WHERE i.flow_id = flow_steps.flow_id
+        AND i.parent = flow_steps.name AND i.state = 'revert_failed') THEN 'revert_failed' ELSE 'reverted' END
+    WHERE flow_id = ? AND kind = 'map' AND state = 'succeeded' AND EXISTS (SELECT 1 FROM flow_steps i
+      WHERE i.flow_id = flow_steps.flow_id AND i.parent = flow_steps.name AND i.state IN ('reverted', 'revert_failed'))`,
   jobInput: 'SELECT input FROM jobs WHERE id = ?',
   insertFlowJob: `INSERT INTO jobs (task, queue, state, input, priority, run_at, created_at, max_attempts, backoff_ms,
       backoff_factor, backoff_max_ms, backoff_jitter, timeout_ms, flow_id, flow_step, flow_role)
@@ -216,6 +220,9 @@ export function createSqliteFlows(db: Database.Database, ctx: WriteContext) {
       if (requested.length > 0)
         ctx.announce({ type: 'cancel-requested', ids: requested.map((r) => String(r.id)) });
       return { cancelledSteps: cancelled.map((c) => c.flow_step), requested: requested.length };
+    }),
+    settleRevertedMaps: op((flowId) => {
+      stmts.settleRevertedMaps.run(Number(flowId));
     }),
     lastRevertible: op((flowId) => {
       const row = stmts.lastRevertible.get(Number(flowId)) as StepDbRow | undefined;
