@@ -46,7 +46,7 @@ function parseArgs(argv: string[]): Args {
       args.store = store;
     } else if (flag === '--help' || flag === '-h') {
       console.log(
-        `usage: npm run bench -- [--store sqlite|postgres] [--only ${[...scenariosFor('sqlite'), ...scenariosFor('postgres')].map((s) => s.name).join(',')}] [--runs N] [--json file]`,
+        `usage: npm run bench -- [--store sqlite|postgres] [--only ${[...new Set([...scenariosFor('sqlite'), ...scenariosFor('postgres')].map((s) => s.name))].join(',')}] [--runs N] [--json file]`,
       );
       process.exit(0);
     } else throw new Error(`unknown flag ${flag} (try --help)`);
@@ -119,6 +119,7 @@ const fmt = (value: number, unit: Metric['unit']): string => {
   if (!Number.isFinite(value)) return String(value);
   switch (unit) {
     case 'jobs/s':
+    case 'steps/s':
     case 'count':
       return Math.round(value).toLocaleString('en-US');
     case 'ms':

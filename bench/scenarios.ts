@@ -57,6 +57,16 @@ export const SCENARIOS: readonly ScenarioInfo[] = [
     // Each run waits out a 10 s lease: once per invocation unless --runs says otherwise.
     runs: 1,
   },
+  {
+    name: 'flow-latency',
+    title: '9. flow step -> next step, 10-step chains',
+    load: async () => (await import('./flows.js')).flowLatencySqlite,
+  },
+  {
+    name: 'flow-fanout',
+    title: '10. flow map over 10,000 items + fan-in',
+    load: async () => (await import('./flows.js')).flowFanoutSqlite,
+  },
 ];
 
 /** `npm run bench -- --store postgres`: stint, graphile-worker and pg-boss on PostgreSQL. */
@@ -88,6 +98,17 @@ export const PG_SCENARIOS: readonly ScenarioInfo[] = [
     name: 'pg-latency',
     title: 'P5. latency submit -> handler start at ~100 jobs/s',
     load: async () => (await import('./pg-scenarios.js')).pgLatency,
+    limitMs: 170_000,
+  },
+  {
+    name: 'flow-latency',
+    title: 'P6. flow step -> next step, 10-step chains',
+    load: async () => (await import('./flows.js')).flowLatencyPostgres,
+  },
+  {
+    name: 'flow-fanout',
+    title: 'P7. flow map over 10,000 items + fan-in',
+    load: async () => (await import('./flows.js')).flowFanoutPostgres,
     limitMs: 170_000,
   },
 ];

@@ -77,22 +77,26 @@ export async function toNewFlow(
 }
 
 /** Waits until a flow has ended; wakes on `flows-finished` and store changes, polls as a fallback. */
-export function waitForFlow(
+export async function waitForFlow(
   store: Store,
   clock: Clock,
   id: string,
   timeoutMs: number | null,
 ): Promise<FlowRecord> {
-  return waitUntil(store, clock, timeoutMs, {
+  // Only the state is polled (a big flow's record is costly to read on every change); the record once it ended.
+  await waitUntil(store, clock, timeoutMs, {
     what: `flow ${id}`,
     read: async () => {
-      const flow = await store.getFlow(id);
-      if (!flow) throw flowNotFound(id);
-      return flow;
+      const state = await store.getFlowState(id);
+      if (!state) throw flowNotFound(id);
+      return { state };
     },
     done: (flow) => isFlowFinished(flow.state),
     wakes: (n) => n.type === 'flows-finished' && n.ids.includes(id),
   });
+  const flow = await store.getFlow(id);
+  if (!flow) throw flowNotFound(id);
+  return flow;
 }
 
 /** The outcome of an ended flow: its outputs, or the error that stopped it. */

@@ -20,7 +20,6 @@ export interface FlowRow {
   id: string;
   state: FlowState;
   onFailure: FailurePolicy;
-  store: Record<string, unknown> | null;
   /** Top-level steps not finished yet. */
   open: number;
   /** Run jobs not finished yet (map items included). */
@@ -126,8 +125,18 @@ export interface FlowOps {
   itemOutputs(flowId: string, parent: string): Op<unknown[]>;
   /** Outputs of top-level succeeded steps, by name. */
   topLevelOutputs(flowId: string): Op<Record<string, unknown>>;
-  /** The first `limit` waiting items of a map, in item order. */
-  waitingItems(flowId: string, parent: string, limit: number): Op<StepRow[]>;
+  /** The flow's store values (read only when a step needs them: they can be large). */
+  flowStore(flowId: string): Op<Record<string, unknown> | null>;
+  /**
+   * Starts the first `limit` (null: all) waiting items of a map, in item order: one job each, with
+   * the map's job template and the item's input. Returns how many started.
+   */
+  startItems(
+    flowId: string,
+    parent: string,
+    job: StepJobTemplate & { task: string },
+    limit: number | null,
+  ): Op<number>;
   /** Marks every waiting step (of `parent` only, when given) skipped; returns how many top-level ones. */
   skipWaiting(flowId: string, parent?: string): Op<number>;
   /**
@@ -204,6 +213,12 @@ export function* cancelFlow(ops: FlowOps, flowId: string, reason: string): Op<vo
   yield* session.save();
 }
 
+/** Does the step's input (or its map's list) refer to the flow's store? */
+function needsStore(step: StepRow): boolean {
+  const text = JSON.stringify([step.input, step.map?.over ?? null]);
+  return text.includes('"store.') || text.includes('"store"');
+}
+
 function* mustLock(ops: FlowOps, flowId: string): Op<FlowRow> {
   const flow = yield* ops.lockFlow(flowId);
   if (!flow) throw new ConflictError(`flow ${flowId} does not exist`);
@@ -215,6 +230,7 @@ class Session {
   readonly #ops: FlowOps;
   readonly #flow: FlowRow;
   readonly #patch: FlowPatch = {};
+  #store: { value: Record<string, unknown> | null } | null = null;
 
   constructor(ops: FlowOps, flow: FlowRow) {
     this.#ops = ops;
@@ -232,6 +248,11 @@ class Session {
 
   get #id(): string {
     return this.#flow.id;
+  }
+
+  *#storeValues(): Op<Record<string, unknown> | null> {
+    this.#store ??= { value: yield* this.#ops.flowStore(this.#id) };
+    return this.#store.value;
   }
 
   /** A step's run job ended. */
@@ -298,7 +319,7 @@ class Session {
       const needed = referencedSteps(step.input);
       if (step.map) referencedSteps(step.map.over, needed);
       const outputs = needed.size > 0 ? yield* this.#ops.outputsOf(this.#id, [...needed]) : new Map();
-      const scope = { store: this.#flow.store, outputs };
+      const scope = { store: needsStore(step) ? yield* this.#storeValues() : null, outputs };
       if (!step.map) {
         const input = hasRefs(step.input) ? resolveTemplate(step.input, scope, step.name) : step.input;
         yield* this.#startJob(step, input ?? null);
@@ -340,8 +361,13 @@ class Session {
         mapTotal: items.length,
         mapDone: 0,
       });
-      const first = yield* this.#ops.waitingItems(this.#id, step.name, step.map.concurrency ?? items.length);
-      for (const item of first) yield* this.#startJob(item, item.input);
+      const started = yield* this.#ops.startItems(
+        this.#id,
+        step.name,
+        { ...step.job, task: step.task },
+        step.map.concurrency,
+      );
+      this.#set('active', this.#flow.active + started);
     } catch (err) {
       if (!(err instanceof FlowReferenceError)) throw err;
       yield* this.#failed(step, 'failed', serializeError(err));
@@ -386,9 +412,15 @@ class Session {
       const outputs = yield* this.#ops.itemOutputs(this.#id, parent.name);
       return yield* this.#succeeded(parent, outputs);
     }
-    // A slot is free: the next waiting item starts.
-    const [next] = yield* this.#ops.waitingItems(this.#id, parent.name, 1);
-    if (next) yield* this.#startJob(next, next.input);
+    // A slot is free: the next waiting item starts (without a cap, every item started at once).
+    if (parent.map?.concurrency == null) return;
+    const started = yield* this.#ops.startItems(
+      this.#id,
+      parent.name,
+      { ...parent.job, task: parent.task },
+      1,
+    );
+    this.#set('active', this.#flow.active + started);
   }
 
   /** A step failed or was cancelled for good. */
@@ -441,7 +473,7 @@ class Session {
     try {
       checkSteps(
         added.map((s) => ({ name: s.name, task: s.task, input: s.input, after: s.deps })),
-        { known, store: this.#flow.store },
+        { known, store: yield* this.#storeValues() },
       );
     } catch (err) {
       const error = serializeError(err);

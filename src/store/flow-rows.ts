@@ -59,12 +59,29 @@ export interface StepDbRow {
 const parse = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
 const idOf = (v: number | string | null): string | null => (v === null ? null : String(v));
 
-export function toFlowRow(row: FlowDbRow): FlowRow {
+/** The columns the engine locks and reads (`FlowRow`): not the spec, store or output, which can be large. */
+export const FLOW_ENGINE_COLUMNS =
+  'id, state, on_failure, open_steps, active_jobs, seq, failures, revert_failures, reverting_step, cancel_reason';
+
+export function toFlowRow(
+  row: Pick<
+    FlowDbRow,
+    | 'id'
+    | 'state'
+    | 'on_failure'
+    | 'open_steps'
+    | 'active_jobs'
+    | 'seq'
+    | 'failures'
+    | 'revert_failures'
+    | 'reverting_step'
+    | 'cancel_reason'
+  >,
+): FlowRow {
   return {
     id: String(row.id),
     state: row.state,
     onFailure: row.on_failure,
-    store: parse(row.store) as Record<string, unknown> | null,
     open: row.open_steps,
     active: row.active_jobs,
     seq: row.seq,

@@ -6,6 +6,7 @@ import type {
   FlowJobRef,
   FlowPage,
   FlowRecord,
+  FlowState,
   FlowStepRecord,
   InsertedFlow,
   NewFlow,
@@ -74,6 +75,8 @@ export interface Store {
    */
   insertFlow(flow: NewFlow): Promise<InsertedFlow>;
   getFlow(id: string): Promise<FlowRecord | null>;
+  /** Just the flow's state (cheap: what a waiter polls), or null when there is no such flow. */
+  getFlowState(id: string): Promise<FlowState | null>;
   /** Every step of the flow (map items after the top-level steps), or null when there is no such flow. */
   getFlowSteps(id: string): Promise<FlowStepRecord[] | null>;
   listFlows(filter: FlowFilter): Promise<FlowPage>;

@@ -1,4 +1,11 @@
-import type { FlowFilter, FlowPage, FlowRecord, FlowStepRecord, StepState } from '../../flow/types.js';
+import type {
+  FlowFilter,
+  FlowPage,
+  FlowRecord,
+  FlowState,
+  FlowStepRecord,
+  StepState,
+} from '../../flow/types.js';
 import { type FlowDbRow, type StepDbRow, toFlowRecord, toFlowStepRecord } from '../flow-rows.js';
 import { toRowId } from '../rows.js';
 import { decodeCursor, encodeCursor } from '../rules.js';
@@ -16,6 +23,13 @@ export async function readFlow(db: Db, on: Queryable, id: string): Promise<FlowR
   if (rowId === null) return null;
   const [row] = await db.run<FlowWithCounts>(on, 'getFlow', [rowId]);
   return row ? toRecord(row) : null;
+}
+
+export async function readFlowState(db: Db, on: Queryable, id: string): Promise<FlowState | null> {
+  const rowId = toRowId(id);
+  if (rowId === null) return null;
+  const [row] = await db.run<{ state: FlowState }>(on, 'flowState', [rowId]);
+  return row?.state ?? null;
 }
 
 export async function getFlowSteps(db: Db, on: Queryable, id: string): Promise<FlowStepRecord[] | null> {

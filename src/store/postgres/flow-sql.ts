@@ -1,4 +1,4 @@
-import { STEP_INSERT_COLUMNS } from '../flow-rows.js';
+import { FLOW_ENGINE_COLUMNS, STEP_INSERT_COLUMNS } from '../flow-rows.js';
 import { NOW, quoteIdent } from './sql.js';
 
 /**
@@ -33,7 +33,7 @@ export function pgFlowStatements(schema: string) {
     insertFlow: `INSERT INTO ${s}.flows (name, state, on_failure, spec, store, open_steps, created_at, metadata, dedup_key)
       VALUES ($2, 'running', $3, $4::json, $5::json, $6, ${NOW}, $7::jsonb, $8) RETURNING id`,
     /** (id) -> the flow, locked until commit */
-    lockFlow: `SELECT ${FLOW_COLUMNS} FROM ${s}.flows WHERE id = $1 FOR UPDATE`,
+    lockFlow: `SELECT ${FLOW_ENGINE_COLUMNS} FROM ${s}.flows WHERE id = $1 FOR UPDATE`,
     /** (id) -> the flow with its step counts */
     getFlow: `SELECT ${qualify(FLOW_COLUMNS, 'f')}, ${countsOf(s)} FROM ${s}.flows f WHERE f.id = $1`,
     /** list: a prefix; the store appends WHERE / ORDER BY / LIMIT */
@@ -78,8 +78,27 @@ export function pgFlowStatements(schema: string) {
     topLevelOutputs: `SELECT name, output::text AS output FROM ${s}.flow_steps
       WHERE flow_id = $1 AND parent IS NULL AND state = 'succeeded' ORDER BY pos`,
     /** (flow_id, parent, limit) */
-    waitingItems: `SELECT ${STEP_COLUMNS} FROM ${s}.flow_steps
-      WHERE flow_id = $1 AND parent = $2 AND state = 'waiting' ORDER BY idx LIMIT $3`,
+    /** (flow_id) -> the flow's store values */
+    flowStore: `SELECT store::text AS store FROM ${s}.flows WHERE id = $1`,
+    /** (id) -> just the state */
+    flowState: `SELECT state FROM ${s}.flows WHERE id = $1`,
+    /**
+     * ($1 now, task, queue, priority, max_attempts, backoff_ms, factor, max_ms, jitter, timeout_ms, flow_id,
+     *  parent, limit) -> how many of the map's next waiting items got their job (in item order)
+     */
+    startItems: `WITH picked AS (
+        SELECT name, input, idx FROM ${s}.flow_steps
+        WHERE flow_id = $11 AND parent = $12 AND state = 'waiting' ORDER BY idx LIMIT $13 FOR UPDATE),
+      started AS (
+        INSERT INTO ${s}.jobs (task, queue, state, input, priority, run_at, created_at, max_attempts, backoff_ms,
+          backoff_factor, backoff_max_ms, backoff_jitter, timeout_ms, flow_id, flow_step, flow_role)
+        SELECT $2, $3, 'pending', coalesce(p.input, 'null'::json), $4, ${NOW}, ${NOW}, $5, $6, $7, $8, $9, $10,
+          $11, p.name, 'run' FROM picked p ORDER BY p.idx
+        RETURNING id, flow_step),
+      marked AS (
+        UPDATE ${s}.flow_steps st SET state = 'pending', job_id = j.id FROM started j
+        WHERE st.flow_id = $11 AND st.name = j.flow_step RETURNING 1)
+      SELECT count(*)::int AS n FROM marked`,
     /** (flow_id) -> top-level steps skipped */
     skipWaiting: `WITH skipped AS (
         UPDATE ${s}.flow_steps SET state = 'skipped' WHERE flow_id = $1 AND state = 'waiting' RETURNING parent)

@@ -119,8 +119,25 @@ export function pgFlowOps(ctx: TxContext, now: number): FlowOps {
       const rows = yield* q<{ name: string; output: string | null }>('topLevelOutputs', [flowId]);
       return Object.fromEntries(rows.map((r) => [r.name, parse(r.output)]));
     },
-    *waitingItems(flowId, parent, limit) {
-      return (yield* q<StepDbRow>('waitingItems', [flowId, parent, limit])).map(toStepRow);
+    *flowStore(flowId) {
+      const [row] = yield* q<{ store: string | null }>('flowStore', [flowId]);
+      return row?.store ? (JSON.parse(row.store) as Record<string, unknown>) : null;
+    },
+    *startItems(flowId, parent, job, limit) {
+      const rows = yield* q<{ n: number }>('startItems', [
+        now,
+        job.task,
+        job.queue,
+        job.priority,
+        ...retryParams(job.retry),
+        job.timeoutMs,
+        flowId,
+        parent,
+        limit,
+      ]);
+      const started = rows[0]?.n ?? 0;
+      if (started > 0) ctx.announce({ type: 'jobs-available', queues: [job.queue], earliestRunAt: 0 }, false);
+      return started;
     },
     *skipWaiting(flowId, parent) {
       if (parent !== undefined) {

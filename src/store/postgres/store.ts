@@ -7,7 +7,7 @@ import { retryParams, type TaskRow, toTaskDefaults } from '../rows.js';
 import { sameTemplate } from '../rules.js';
 import type { NewJob, Store, StoreListener, StoreNotification } from '../types.js';
 import { createDb, type Queryable, withConnection } from './db.js';
-import { getFlowSteps, listFlows, readFlow } from './flow-read.js';
+import { getFlowSteps, listFlows, readFlow, readFlowState } from './flow-read.js';
 import { pgFlowStatements } from './flow-sql.js';
 import { cancelFlow, flowJobFinished, insertFlow } from './flows.js';
 import { createListener, type Listener } from './listen.js';
@@ -268,6 +268,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
       }),
     insertFlow: (flow) => transaction((ctx) => insertFlow(ctx, flow)),
     getFlow: (id) => read((on) => readFlow(db, on, id)),
+    getFlowState: (id) => read((on) => readFlowState(db, on, id)),
     getFlowSteps: (id) => read((on) => getFlowSteps(db, on, id)),
     listFlows: (filter) => read((on) => listFlows(db, on, filter)),
     cancelFlow: (id, reason) => transaction((ctx) => cancelFlow(ctx, id, reason)),

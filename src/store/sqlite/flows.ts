@@ -13,12 +13,14 @@ import type {
   FlowFilter,
   FlowPage,
   FlowRecord,
+  FlowState,
   FlowStepRecord,
   InsertedFlow,
   NewFlow,
   StepState,
 } from '../../flow/types.js';
 import {
+  FLOW_ENGINE_COLUMNS,
   type FlowDbRow,
   patchColumns,
   STEP_INSERT_COLUMNS,
@@ -38,6 +40,9 @@ const SQL = {
     VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?)`,
   dedupFlow: 'SELECT id, state, created_at FROM flows WHERE dedup_key = ? ORDER BY id DESC LIMIT 1',
   getFlow: 'SELECT * FROM flows WHERE id = ?',
+  lockFlow: `SELECT ${FLOW_ENGINE_COLUMNS} FROM flows WHERE id = ?`,
+  flowState: 'SELECT state FROM flows WHERE id = ?',
+  flowStore: 'SELECT store FROM flows WHERE id = ?',
   stepCounts: 'SELECT state, count(*) AS n FROM flow_steps WHERE flow_id = ? GROUP BY state',
   insertStep: `INSERT INTO flow_steps (${STEP_INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   insertEdge: 'INSERT OR IGNORE INTO flow_edges (flow_id, from_step, to_step) VALUES (?, ?, ?)',
@@ -51,7 +56,17 @@ const SQL = {
   outputsOf: `SELECT name, output FROM flow_steps WHERE flow_id = ? AND name IN (SELECT value FROM json_each(?))`,
   itemOutputs: `SELECT output FROM flow_steps WHERE flow_id = ? AND parent = ? ORDER BY idx`,
   topLevelOutputs: `SELECT name, output FROM flow_steps WHERE flow_id = ? AND parent IS NULL AND state = 'succeeded'`,
-  waitingItems: `SELECT * FROM flow_steps WHERE flow_id = ? AND parent = ? AND state = 'waiting' ORDER BY idx LIMIT ?`,
+  /**
+   * (task, queue, priority, now, now, max_attempts, backoff_ms, factor, max_ms, jitter, timeout_ms, flow_id,
+   *  parent, limit) -> the jobs of a map's next waiting items, in item order
+   */
+  startItems: `INSERT INTO jobs (task, queue, state, input, priority, run_at, created_at, max_attempts, backoff_ms,
+      backoff_factor, backoff_max_ms, backoff_jitter, timeout_ms, flow_id, flow_step, flow_role)
+    SELECT ?, ?, 'pending', coalesce(input, 'null'), ?, ?, ?, ?, ?, ?, ?, ?, ?, flow_id, name, 'run' FROM flow_steps
+    WHERE flow_id = ? AND parent = ? AND state = 'waiting' ORDER BY idx LIMIT ?
+    RETURNING id, flow_step`,
+  /** (job_id, flow_id, name) */
+  markItemPending: `UPDATE flow_steps SET state = 'pending', job_id = ? WHERE flow_id = ? AND name = ?`,
   skipWaiting: `UPDATE flow_steps SET state = 'skipped' WHERE flow_id = ? AND state = 'waiting' RETURNING parent`,
   skipWaitingItems: `UPDATE flow_steps SET state = 'skipped' WHERE flow_id = ? AND parent = ? AND state = 'waiting'`,
   cancelPendingJobs: `UPDATE jobs SET state = 'cancelled', error = ?, finished_at = ?
@@ -116,13 +131,16 @@ export function createSqliteFlows(db: Database.Database, ctx: WriteContext) {
   };
 
   const finishedFlows: string[] = [];
-  const jobIdOf = (flowId: string) => Number(flowId);
 
   const ops: FlowOps = {
     now: () => ctx.now(),
     lockFlow: op((flowId) => {
-      const row = stmts.getFlow.get(jobIdOf(flowId)) as FlowDbRow | undefined;
+      const row = stmts.lockFlow.get(Number(flowId)) as FlowDbRow | undefined;
       return row ? toFlowRow(row) : null;
+    }),
+    flowStore: op((flowId) => {
+      const row = stmts.flowStore.get(Number(flowId)) as { store: string | null } | undefined;
+      return row?.store ? (JSON.parse(row.store) as Record<string, unknown>) : null;
     }),
     updateFlow: op((flowId, p) => {
       const cols = patchColumns(p, 'flow');
@@ -181,8 +199,25 @@ export function createSqliteFlows(db: Database.Database, ctx: WriteContext) {
       const rows = stmts.topLevelOutputs.all(Number(flowId)) as { name: string; output: string | null }[];
       return Object.fromEntries(rows.map((r) => [r.name, r.output === null ? null : JSON.parse(r.output)]));
     }),
-    waitingItems: op((flowId, parent, limit) => {
-      return (stmts.waitingItems.all(Number(flowId), parent, limit) as StepDbRow[]).map(toStepRow);
+    startItems: op((flowId, parent, job, limit) => {
+      const now = ctx.now();
+      const rows = stmts.startItems.all(
+        job.task,
+        job.queue,
+        job.priority,
+        now,
+        now,
+        ...retryParams(job.retry),
+        job.timeoutMs,
+        Number(flowId),
+        parent,
+        limit ?? -1,
+      ) as { id: number; flow_step: string }[];
+      if (rows.length === 0) return 0;
+      // One statement a row: a join against a JSON list of them would make SQLite scan per element.
+      for (const r of rows) stmts.markItemPending.run(r.id, Number(flowId), r.flow_step);
+      ctx.announce({ type: 'jobs-available', queues: [job.queue], earliestRunAt: now });
+      return rows.length;
     }),
     skipWaiting: op((flowId, parent) => {
       if (parent !== undefined) {
@@ -294,6 +329,12 @@ export function createSqliteFlows(db: Database.Database, ctx: WriteContext) {
     },
     jobFinished: (event: Parameters<typeof jobFinished>[1]) => runSync(jobFinished(ops, event)),
     getFlow: (id: string) => readFlow(id),
+    getFlowState(id: string): FlowState | null {
+      const rowId = toRowId(id);
+      const row =
+        rowId === null ? undefined : (stmts.flowState.get(rowId) as { state: FlowState } | undefined);
+      return row?.state ?? null;
+    },
     getFlowSteps(id: string): FlowStepRecord[] | null {
       if (toRowId(id) === null || !stmts.getFlow.get(Number(id))) return null;
       return (stmts.listSteps.all(Number(id)) as StepDbRow[]).map(toFlowStepRecord);

@@ -185,6 +185,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     }),
     insertFlow: write((flow) => flows.insertFlow(flow)),
     getFlow: read((id: string) => flows.getFlow(id)),
+    getFlowState: read((id: string) => flows.getFlowState(id)),
     getFlowSteps: read((id: string) => flows.getFlowSteps(id)),
     listFlows: read((filter) => flows.listFlows(filter)),
     cancelFlow: write((id: string, reason: string) => {
