@@ -136,7 +136,7 @@ describe('stint flows', () => {
     expect(out).toMatch(/^error\s+Error: the image does not boot$/m);
     expect(out).toMatch(/^\s+STEP\s+STATE\s+TASK\s+WAITS FOR\s+JOB\s+ITEMS$/m);
     const net = out.search(/^ {2}net\s+reverted\s+createNetwork\s+-\s+\d+ revert \d+$/m);
-    const disks = out.search(/^ {2}disks\s+succeeded\s+attachDisk\s+-\s+-\s+2\/2$/m);
+    const disks = out.search(/^ {2}disks\s+reverted\s+attachDisk\s+-\s+-\s+2\/2$/m);
     const ip = out.search(/^ {4}ip\s+reverted\s+allocateIp\s+net\s+\d+ revert \d+$/m);
     const boot = out.search(/^ {6}boot\s+failed\s+bootVm\s+ip, net, disks\s+\d+$/m);
     expect(
@@ -159,7 +159,7 @@ describe('stint flows', () => {
     expect(flow).toMatchObject({ state: 'failed', failedStep: 'boot' });
     expect(steps.map((s) => `${s.name} ${s.state}`).sort()).toEqual([
       'boot failed',
-      'disks succeeded',
+      'disks reverted',
       'disks[0] reverted',
       'disks[1] reverted',
       'ip reverted',

@@ -3,7 +3,7 @@ import {
   cancelFlow as cancelFlowOp,
   type FlowJobOutcome,
   type FlowOps,
-  jobFinished as jobFinishedOp,
+  jobsFinished as jobsFinishedOp,
   type Op,
   type StepInsert,
   startFlow,
@@ -203,10 +203,10 @@ function insertStepsParams(flowId: string, steps: readonly StepInsert[]): unknow
   return [flowId, ...columns, edges.map((e) => e[0]), edges.map((e) => e[1])];
 }
 
-/** Moves a flow on after one of its jobs ended for good (TxContext.flowJobFinished). */
-export async function flowJobFinished(ctx: TxContext, event: FlowJobOutcome): Promise<void> {
+/** Moves flows on after some of their jobs ended for good (queued by TxContext.flowJobFinished). */
+export async function flowJobsFinished(ctx: TxContext, events: readonly FlowJobOutcome[]): Promise<void> {
   const now = await nowOf(ctx);
-  await runAsync(jobFinishedOp(pgFlowOps(ctx, now), event));
+  await runAsync(jobsFinishedOp(pgFlowOps(ctx, now), events));
 }
 
 export async function insertFlow(ctx: TxContext, flow: NewFlow): Promise<InsertedFlow> {

@@ -9,7 +9,7 @@ import type { NewJob, Store, StoreListener, StoreNotification } from '../types.j
 import { createDb, type Queryable, withConnection } from './db.js';
 import { getFlowSteps, listFlows, readFlow, readFlowState } from './flow-read.js';
 import { pgFlowStatements } from './flow-sql.js';
-import { cancelFlow, flowJobFinished, insertFlow } from './flows.js';
+import { cancelFlow, flowJobsFinished, insertFlow } from './flows.js';
 import { createListener, type Listener } from './listen.js';
 import { migrate } from './migrate.js';
 import { cancelJob, getJob, getJobEvents, getJobLogs, listJobs, retryJob } from './read.js';
@@ -148,6 +148,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     notes: StoreNotification[],
   ): Promise<R> {
     const remote: string[] = [];
+    const flowEvents: FlowJobOutcome[] = [];
     const ctx: TxContext = {
       db,
       tx: client,
@@ -157,11 +158,15 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
         const payload = notify ? toPayload(n) : null;
         if (payload !== null) remote.push(payload);
       },
-      flowJobFinished: (event) => flowJobFinished(ctx, event),
+      // Queued, and applied per flow at the end of the transaction (a batch at a time).
+      flowJobFinished: async (event) => {
+        flowEvents.push(event);
+      },
     };
     try {
       await client.query('BEGIN');
       const out = await fn(ctx);
+      if (flowEvents.length > 0) await flowJobsFinished(ctx, flowEvents.splice(0));
       for (const payload of remote) await client.query('SELECT pg_notify($1, $2)', [channel, payload]);
       await client.query('COMMIT');
       return out;

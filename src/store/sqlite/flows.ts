@@ -2,9 +2,10 @@ import type Database from 'better-sqlite3';
 import { StoreError } from '../../core/errors.js';
 import {
   cancelFlow as cancelFlowOp,
+  type FlowJobOutcome,
   type FlowOps,
   type FlowRow,
-  jobFinished,
+  jobsFinished,
   type Op,
   type StepRow,
   startFlow,
@@ -131,6 +132,7 @@ export function createSqliteFlows(db: Database.Database, ctx: WriteContext) {
   };
 
   const finishedFlows: string[] = [];
+  const jobEvents: FlowJobOutcome[] = [];
 
   const ops: FlowOps = {
     now: () => ctx.now(),
@@ -327,7 +329,18 @@ export function createSqliteFlows(db: Database.Database, ctx: WriteContext) {
       runSync(cancelFlowOp(ops, id, reason));
       return readFlow(id);
     },
-    jobFinished: (event: Parameters<typeof jobFinished>[1]) => runSync(jobFinished(ops, event)),
+    /** Queues a flow job that ended for good; `flushJobEvents` applies the queue, in the same transaction. */
+    jobFinished: (event: FlowJobOutcome) => {
+      jobEvents.push(event);
+    },
+    flushJobEvents: () => {
+      if (jobEvents.length > 0) runSync(jobsFinished(ops, jobEvents.splice(0)));
+    },
+    /** After a rollback: forget what the transaction queued. */
+    discard: () => {
+      jobEvents.length = 0;
+      finishedFlows.length = 0;
+    },
     getFlow: (id: string) => readFlow(id),
     getFlowState(id: string): FlowState | null {
       const rowId = toRowId(id);

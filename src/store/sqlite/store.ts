@@ -100,7 +100,14 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     fn: (...args: A) => R,
     options: { transaction: boolean } = { transaction: true },
   ): (...args: A) => Promise<R> {
-    const tx = options.transaction ? db.transaction(fn) : null;
+    // Flow jobs that ended in the transaction move their flows on at its end, a batch at a time.
+    const tx = options.transaction
+      ? db.transaction((...args: A) => {
+          const result = fn(...args);
+          flows.flushJobEvents();
+          return result;
+        })
+      : null;
     return (...args: A) => {
       if (closed) return Promise.reject(new ClosedError('the store'));
       let result: R;
@@ -108,7 +115,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         result = tx ? tx.immediate(...args) : fn(...args);
       } catch (err) {
         pending.length = 0;
-        flows.takeFinished();
+        flows.discard();
         return Promise.reject(wrap(err));
       }
       const ended = flows.takeFinished();
