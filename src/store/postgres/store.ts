@@ -106,6 +106,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
       now: clock?.now() ?? null,
       announce: (n) => notes.push(n),
       flowJobFinished: outsideTransaction,
+      flushFlowJobs: async () => {},
     };
     let result: R;
     try {
@@ -162,11 +163,14 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
       flowJobFinished: async (event) => {
         flowEvents.push(event);
       },
+      flushFlowJobs: async () => {
+        if (flowEvents.length > 0) await flowJobsFinished(ctx, flowEvents.splice(0));
+      },
     };
     try {
       await client.query('BEGIN');
       const out = await fn(ctx);
-      if (flowEvents.length > 0) await flowJobsFinished(ctx, flowEvents.splice(0));
+      await ctx.flushFlowJobs();
       for (const payload of remote) await client.query('SELECT pg_notify($1, $2)', [channel, payload]);
       await client.query('COMMIT');
       return out;
@@ -195,6 +199,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
       now: clock?.now() ?? null,
       announce: () => {},
       flowJobFinished: outsideTransaction,
+      flushFlowJobs: async () => {},
     };
     try {
       return await insertJobs(ctx, jobs);

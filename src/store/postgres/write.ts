@@ -31,8 +31,13 @@ export interface TxContext {
   now: number | null;
   /** Published after commit; `notify: false` for inserts, which the insert trigger already NOTIFYs. */
   announce: (notification: StoreNotification, notify?: boolean) => void;
-  /** Moves a flow on after one of its jobs ended for good, in the same transaction (flows.ts). */
+  /**
+   * Queues a flow job that ended for good; the flows move on (flows.ts) at `flushFlowJobs`, or at
+   * the latest when the transaction ends.
+   */
   flowJobFinished: (event: FlowJobOutcome) => Promise<void>;
+  /** Moves the queued flows on now (completions do, so that a claim in the same transaction sees the next steps). */
+  flushFlowJobs: () => Promise<void>;
 }
 
 const json = (value: unknown): string | null =>
@@ -268,6 +273,7 @@ export async function completeJobs(ctx: TxContext, batch: CompletionBatch): Prom
   if (finished.length > 0) ctx.announce({ type: 'jobs-finished', ids: finished });
   if (requeued.size > 0)
     ctx.announce({ type: 'jobs-available', queues: [...requeued], earliestRunAt: earliest });
+  await ctx.flushFlowJobs();
   return results;
 }
 

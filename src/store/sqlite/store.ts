@@ -78,6 +78,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     now: () => clock.now(),
     announce: (n) => pending.push(n),
     flowJobFinished: (event) => flows.jobFinished(event),
+    flushFlowJobs: () => flows.flushJobEvents(),
   };
   const flows = createSqliteFlows(db, ctx);
 

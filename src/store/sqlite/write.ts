@@ -31,8 +31,13 @@ export interface WriteContext {
   now: () => number;
   /** Queued during a transaction, published after it commits. */
   announce: (notification: StoreNotification) => void;
-  /** Moves a flow on after one of its jobs ended for good, in the same transaction. */
+  /**
+   * Queues a flow job that ended for good; the flows move on at `flushFlowJobs`, or at the latest
+   * when the transaction ends.
+   */
   flowJobFinished: (event: FlowJobOutcome) => void;
+  /** Moves the queued flows on now (completions do, so that a claim in the same transaction sees the next steps). */
+  flushFlowJobs: () => void;
 }
 
 const json = (value: unknown): string | null =>
@@ -272,6 +277,7 @@ export function completeJobs(ctx: WriteContext, batch: CompletionBatch): Complet
   if (finished.length > 0) ctx.announce({ type: 'jobs-finished', ids: finished });
   if (requeued.size > 0)
     ctx.announce({ type: 'jobs-available', queues: [...requeued], earliestRunAt: earliest });
+  ctx.flushFlowJobs();
   return results;
 }
 
