@@ -50,7 +50,8 @@ export const bootVm = defineTask({
   input: z.object({ ip: z.string(), networkId: z.string(), diskId: z.string(), image: z.string() }),
   output: z.object({ vmId: z.string() }),
   retry: { maxAttempts: 2, backoff: 10 },
-  run: ({ attempt }, { ip, image }) => {
+  run: ({ attempt, log }, { ip, image }) => {
+    log.info('booting', { image, ip });
     cloud.push(`boot ${image} at ${ip} (attempt ${attempt})`);
     if (image === 'broken') throw new Error('the image does not boot');
     return { vmId: `vm-${ip}` };

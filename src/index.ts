@@ -63,6 +63,7 @@ export {
 export { checkFlowSpec, type FailurePolicy, type FlowSpec, type StepSpec } from './flow/spec.js';
 export type {
   FlowFilter,
+  FlowLogEntry,
   FlowPage,
   FlowRecord,
   FlowState,

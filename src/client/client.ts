@@ -12,7 +12,7 @@ import type { JobEvent, JobLogEntry, JobRecord, JobState } from '../core/job.js'
 import type { FlowBuilder } from '../flow/builder.js';
 import type { StepTaskInfo } from '../flow/prepare.js';
 import type { FlowSpec } from '../flow/spec.js';
-import type { FlowFilter, FlowPage, FlowRecord } from '../flow/types.js';
+import type { FlowFilter, FlowLogEntry, FlowPage, FlowRecord } from '../flow/types.js';
 import { trackResource } from '../internal/resources.js';
 import { openStore } from '../store/open.js';
 import type { JobFilter, JobPage, Store, TaskDefaults } from '../store/types.js';
@@ -101,6 +101,8 @@ export interface Client {
   /** The flow, or a `NotFoundError` (code `FLOW_NOT_FOUND`). */
   getFlow(id: string): Promise<FlowRecord>;
   listFlows(filter?: FlowFilter): Promise<FlowPage>;
+  /** Log lines of every job of the flow (each with its step), in the order they were written. */
+  flowLogs(id: string, options?: { afterId?: number; limit?: number }): Promise<FlowLogEntry[]>;
   /** Cancels a running flow: running steps are cancelled, completed ones reverted. */
   cancelFlow(id: string, reason?: string): Promise<FlowRecord>;
   close(): Promise<void>;
@@ -289,6 +291,10 @@ export function createClient(options: ClientOptions): Client {
     listFlows: (filter = {}) => {
       ensureOpen();
       return store.listFlows(filter);
+    },
+    flowLogs: (id, opts) => {
+      ensureOpen();
+      return store.getFlowLogs(id, opts);
     },
     cancelFlow: (id, reason = 'cancelled by request') => {
       ensureOpen();

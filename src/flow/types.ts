@@ -1,5 +1,5 @@
 import type { SerializedError } from '../core/errors.js';
-import type { JobFlowRef, JobState } from '../core/job.js';
+import type { JobFlowRef, JobLogEntry, JobState } from '../core/job.js';
 import type { RetryPolicy } from '../core/retry.js';
 import type { FailurePolicy, FlowSpec } from './spec.js';
 
@@ -135,4 +135,10 @@ export interface FlowFilter {
 export interface FlowPage {
   flows: FlowRecord[];
   nextCursor: string | null;
+}
+
+/** A log line of one of a flow's jobs, with the step it belongs to. */
+export interface FlowLogEntry extends JobLogEntry {
+  step: string;
+  role: FlowRole;
 }

@@ -10,6 +10,7 @@ import type {
   LogLevel,
 } from '../core/job.js';
 import type { RetryPolicy } from '../core/retry.js';
+import type { FlowLogEntry } from '../flow/types.js';
 import type { TaskDefaults } from './types.js';
 
 /**
@@ -247,4 +248,11 @@ export function mergeHistory(id: string, row: JobRow, stored: JobEvent[]): JobEv
   const during = (e: JobEvent) =>
     e.type === 'stale_completion' ? Number(e.detail?.currentAttempt ?? e.attempt ?? 0) : (e.attempt ?? 0);
   return events.sort((a, b) => a.at - b.at || during(a) - during(b) || rank(a) - rank(b));
+}
+
+/** A log row of a flow's job, with the job's step and role. */
+export type FlowLogRow = LogRow & { flow_step: string; flow_role: 'run' | 'revert' | null };
+
+export function toFlowLogEntry(row: FlowLogRow): FlowLogEntry {
+  return { ...toLogEntry(row), step: row.flow_step, role: row.flow_role ?? 'run' };
 }

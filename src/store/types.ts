@@ -4,6 +4,7 @@ import type { RetryPolicy } from '../core/retry.js';
 import type {
   FlowFilter,
   FlowJobRef,
+  FlowLogEntry,
   FlowPage,
   FlowRecord,
   FlowState,
@@ -80,6 +81,8 @@ export interface Store {
   /** Every step of the flow (map items after the top-level steps), or null when there is no such flow. */
   getFlowSteps(id: string): Promise<FlowStepRecord[] | null>;
   listFlows(filter: FlowFilter): Promise<FlowPage>;
+  /** The log lines of every job of the flow (runs and reverts), in the order they were written. */
+  getFlowLogs(id: string, options?: { afterId?: number; limit?: number }): Promise<FlowLogEntry[]>;
   /**
    * Cancels a running flow: pending steps are cancelled, running ones asked to cancel, then
    * completed steps reverted. A `NotFoundError` for no such flow, a `ConflictError` when it is not running.

@@ -82,7 +82,9 @@ export function describeFlowConformance(name: string, makeStore: () => Promise<S
           'attachDisk',
           'createNetwork',
         ]);
-        // Each step is a job that names its flow and step.
+        // Each step is a job that names its flow and step; their logs read in one place.
+        const logs = await client.flowLogs(flow.id);
+        expect(logs.map((l) => `${l.step}: ${l.message}`)).toContain('bootVm: booting');
         const jobs = await client.list({ flow: flow.id });
         expect(jobs.jobs).toHaveLength(4);
         for (const job of jobs.jobs) expect(job.flow).toMatchObject({ id: flow.id, role: 'run' });

@@ -168,6 +168,12 @@ describe('stint flows', () => {
 
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/flow 424242 does not exist/);
+
+    // The logs of all its jobs, in one place, each line with its step.
+    const logs = await stint(['flows', 'logs', failedId]);
+    expect(logs.code).toBe(0);
+    expect(logs.stdout).toMatch(/^boot\s.*#1 info\s+booting/m);
+    expect(logs.stdout).toMatch(/^boot\s.*#2 info\s+booting/m);
   });
 
   it('lists flows newest first, filtered by state and name', async () => {

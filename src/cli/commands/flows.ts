@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { createClient } from '../../client/client.js';
 import type { SubmitFlowOptions } from '../../client/flows.js';
-import { ValidationError } from '../../core/errors.js';
+import { flowNotFound, ValidationError } from '../../core/errors.js';
 import type { FlowSpec } from '../../flow/spec.js';
 import {
   FINISHED_FLOW_STATES,
@@ -12,7 +12,7 @@ import {
   isFlowFinished,
 } from '../../flow/types.js';
 import { EXIT, type GlobalOptions, printJson, withStore } from '../context.js';
-import { bold, colourFlowState, dim, duration, errorText, relativeTime, table } from '../format.js';
+import { bold, colourFlowState, dim, duration, errorText, logLine, relativeTime, table } from '../format.js';
 import { loadTasks } from '../load-tasks.js';
 
 type Globals = () => GlobalOptions;
@@ -31,7 +31,9 @@ interface SubmitFlags {
 }
 
 export function flowsCommands(program: Command, globals: Globals): void {
-  const flows = program.command('flows').description('submit, list, show and cancel flows (graphs of steps)');
+  const flows = program
+    .command('flows')
+    .description('submit, list, show, follow the logs of and cancel flows (graphs of steps)');
 
   flows
     .command('submit <spec>')
@@ -138,6 +140,35 @@ export function flowsCommands(program: Command, globals: Globals): void {
           console.log(flowDetails(flow, steps, opts.items === true));
         } finally {
           await client.close();
+        }
+      });
+    });
+
+  flows
+    .command('logs <id>')
+    .description('the log lines of every job of a flow, each with its step')
+    .option('-f, --follow', 'keep printing new lines until the flow ends')
+    .action(async (id: string, opts: { follow?: boolean }) => {
+      const g = globals();
+      await withStore(g, async (store) => {
+        let after = 0;
+        for (;;) {
+          // Read the state first: lines written before the flow ended are then all visible below.
+          const state = await store.getFlowState(id);
+          if (!state) throw flowNotFound(id);
+          for (;;) {
+            const lines = await store.getFlowLogs(id, { afterId: after, limit: 1000 });
+            for (const l of lines)
+              console.log(
+                g.json
+                  ? JSON.stringify(l)
+                  : `${bold(l.role === 'revert' ? `${l.step} (revert)` : l.step)}${logLine(l)}`,
+              );
+            after = lines.at(-1)?.id ?? after;
+            if (lines.length < 1000) break;
+          }
+          if (!opts.follow || isFlowFinished(state)) break;
+          await new Promise((r) => setTimeout(r, 250));
         }
       });
     });

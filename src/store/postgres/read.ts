@@ -6,11 +6,14 @@ import {
   type JobRecord,
   type JobState,
 } from '../../core/job.js';
+import type { FlowLogEntry } from '../../flow/types.js';
 import {
   type EventRow,
+  type FlowLogRow,
   type JobRow,
   type LogRow,
   mergeHistory,
+  toFlowLogEntry,
   toFlowRef,
   toJobEvent,
   toJobRecord,
@@ -36,6 +39,18 @@ export async function getJobEvents(db: Db, on: Queryable, id: string): Promise<J
   if (!row) return [];
   const stored = (await db.run<EventRow>(on, 'jobEvents', [rowId])).map(toJobEvent);
   return mergeHistory(id, row, stored);
+}
+
+export async function getFlowLogs(
+  db: Db,
+  on: Queryable,
+  id: string,
+  afterId = 0,
+  limit = 1000,
+): Promise<FlowLogEntry[]> {
+  const rowId = toRowId(id);
+  if (rowId === null) return [];
+  return (await db.run<FlowLogRow>(on, 'flowLogs', [rowId, afterId, limit])).map(toFlowLogEntry);
 }
 
 export async function getJobLogs(

@@ -122,6 +122,10 @@ export function pgStatements(schema: string) {
     /** (id, after_id, limit) */
     jobLogs: `SELECT id, job_id, attempt, at, level, message, fields::text AS fields FROM ${s}.job_logs
       WHERE job_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
+    /** (flow_id, after_id, limit) */
+    flowLogs: `SELECT l.id, l.job_id, l.attempt, l.at, l.level, l.message, l.fields::text AS fields, j.flow_step,
+        j.flow_role FROM ${s}.jobs j JOIN ${s}.job_logs l ON l.job_id = j.id
+      WHERE j.flow_id = $1 AND l.id > $2 ORDER BY l.id LIMIT $3`,
     /** list: a prefix; the store appends WHERE / ORDER BY / LIMIT */
     listPrefix: `SELECT ${JOB_COLUMNS} FROM ${s}.jobs`,
 

@@ -12,7 +12,7 @@ import { pgFlowStatements } from './flow-sql.js';
 import { cancelFlow, flowJobsFinished, insertFlow } from './flows.js';
 import { createListener, type Listener } from './listen.js';
 import { migrate } from './migrate.js';
-import { cancelJob, getJob, getJobEvents, getJobLogs, listJobs, retryJob } from './read.js';
+import { cancelJob, getFlowLogs, getJob, getJobEvents, getJobLogs, listJobs, retryJob } from './read.js';
 import { pgStatements } from './sql.js';
 import { claimJobs, completeJobs, expireLeases, extendLeases, insertJobs, type TxContext } from './write.js';
 
@@ -286,6 +286,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     listJobs: (filter) => read((on) => listJobs(db, on, filter)),
     getJobEvents: (id) => read((on) => getJobEvents(db, on, id)),
     getJobLogs: (id, opts) => read((on) => getJobLogs(db, on, id, opts?.afterId, opts?.limit)),
+    getFlowLogs: (id, opts) => read((on) => getFlowLogs(db, on, id, opts?.afterId, opts?.limit)),
     now: () =>
       read(async (on) => {
         const [row] = await db.run<{ now: number }>(on, 'now', [clock?.now() ?? null]);

@@ -124,6 +124,10 @@ const SQL = {
   /** (id, after_id, limit) */
   jobLogs: 'SELECT * FROM job_logs WHERE job_id = ? AND id > ? ORDER BY id LIMIT ?',
 
+  /** (flow_id, after_id, limit) */
+  flowLogs: `SELECT l.*, j.flow_step, j.flow_role FROM jobs j JOIN job_logs l ON l.job_id = j.id
+    WHERE j.flow_id = ? AND l.id > ? ORDER BY l.id LIMIT ?`,
+
   /** (error_json, now, id) */
   cancelPending: `UPDATE jobs SET state = 'cancelled', error = ?, finished_at = ? WHERE id = ? AND state = 'pending'`,
 

@@ -4,7 +4,14 @@ import Database from 'better-sqlite3';
 import { type Clock, systemClock } from '../../core/clock.js';
 import { ClosedError, flowNotFound, StoreError, ValidationError } from '../../core/errors.js';
 import { trackResource } from '../../internal/resources.js';
-import { retryParams, type TaskRow, toTaskDefaults } from '../rows.js';
+import {
+  type FlowLogRow,
+  retryParams,
+  type TaskRow,
+  toFlowLogEntry,
+  toRowId,
+  toTaskDefaults,
+} from '../rows.js';
 import type { NewJob, Store, StoreNotification } from '../types.js';
 import { cancelJob, deleteFinishedJobs, retryJob } from './admin.js';
 import { createSqliteFlows } from './flows.js';
@@ -208,6 +215,13 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     getJob: read((id: string) => getJob(stmts, id)),
     listJobs: read((filter) => listJobs(db, listCache, filter)),
     getJobEvents: read((id: string) => getJobEvents(stmts, id)),
+    getFlowLogs: read((id: string, opts?: { afterId?: number; limit?: number }) => {
+      const rowId = toRowId(id);
+      if (rowId === null) return [];
+      return (stmts.flowLogs.all(rowId, opts?.afterId ?? 0, opts?.limit ?? 1000) as FlowLogRow[]).map(
+        toFlowLogEntry,
+      );
+    }),
     getJobLogs: read((id: string, opts?: { afterId?: number; limit?: number }) =>
       getJobLogs(stmts, id, opts?.afterId, opts?.limit),
     ),
