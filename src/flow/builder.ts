@@ -140,6 +140,11 @@ export class StepCollector {
     input: (item: Ref<unknown>) => unknown,
     options: MapOptions = {},
   ): StepHandle {
+    const { concurrency } = options;
+    if (concurrency !== undefined && (!Number.isSafeInteger(concurrency) || concurrency < 1))
+      throw new ValidationError(`map concurrency must be a whole number of at least 1 (got ${concurrency})`, [
+        { path: 'concurrency', message: `got ${concurrency}` },
+      ]);
     const spec = this.#spec(task, input(makeRef('item')), options);
     spec.map = { over: toTemplate(over) };
     if (options.concurrency !== undefined) spec.map.concurrency = options.concurrency;

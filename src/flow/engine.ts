@@ -1,7 +1,7 @@
 import { ConflictError, FlowReferenceError, type SerializedError, serializeError } from '../core/errors.js';
 import { hasRefs, referencedSteps, resolveTemplate } from './resolve.js';
 import type { FailurePolicy } from './spec.js';
-import { checkSteps } from './spec.js';
+import { checkFlowSpec } from './spec.js';
 import type { FlowRole, FlowState, NewStep, StepJobTemplate, StepState } from './types.js';
 
 /**
@@ -176,6 +176,8 @@ export function* startFlow(ops: FlowOps, flowId: string, steps: readonly NewStep
     const step = yield* ops.getStep(flowId, name);
     if (step) yield* session.makeReady(step);
   }
+  // Every step may have ended already (a map over an empty list, a reference that failed to resolve).
+  yield* session.afterEnd();
   yield* session.save();
 }
 
@@ -283,7 +285,7 @@ class Session {
       if (this.#flow.state === 'running') {
         if (event.added && event.added.length > 0) {
           const ok = yield* this.#addSteps(step, event.added);
-          if (!ok) return yield* this.#afterEnd();
+          if (!ok) return yield* this.afterEnd();
         }
         if (step.parent !== null) yield* this.#itemSucceeded(step);
         else yield* this.#succeeded(step);
@@ -292,7 +294,7 @@ class Session {
       const error = event.error ?? { name: 'Error', message: `step ${step.name} ${event.outcome}` };
       yield* this.#failed(step, event.outcome, error);
     }
-    yield* this.#afterEnd();
+    yield* this.afterEnd();
   }
 
   /** A step's revert job ended: record it and revert the next one. */
@@ -479,22 +481,36 @@ class Session {
   }
 
   /**
-   * Steps added by a running step, applied with its completion. Returns false (and fails the step)
-   * when they do not fit the flow.
+   * Steps added by a running step, applied with its completion. Returns false when they do not fit
+   * the flow: the step's run succeeded (so it is reverted like any other), and the flow stops.
    */
   *#addSteps(step: StepRow, added: readonly NewStep[]): Op<boolean> {
-    const known = yield* this.#ops.stepNames(this.#id);
+    // Map items are not steps one can wait on (their map step is): they are left out of the known names.
+    const known = new Set([...(yield* this.#ops.stepNames(this.#id))].filter((n) => !n.includes('[')));
     try {
-      checkSteps(
-        added.map((s) => ({ name: s.name, task: s.task, input: s.input, after: s.deps })),
+      checkFlowSpec(
+        {
+          name: 'added',
+          steps: added.map((s) => ({
+            name: s.name,
+            task: s.task,
+            input: s.input,
+            after: s.deps,
+            ...(s.map
+              ? {
+                  map: {
+                    over: s.map.over,
+                    ...(s.map.concurrency === null ? {} : { concurrency: s.map.concurrency }),
+                  },
+                }
+              : {}),
+          })),
+        },
         { known, store: yield* this.#storeValues() },
       );
     } catch (err) {
       const error = serializeError(err);
-      yield* this.#failed(step, 'failed', {
-        ...error,
-        message: `steps added by ${step.name}: ${error.message}`,
-      });
+      yield* this.stop({ ...error, message: `steps added by ${step.name}: ${error.message}` }, step.name);
       return false;
     }
     const states = yield* this.#ops.stepStates(
@@ -546,7 +562,7 @@ class Session {
   }
 
   /** After a job ended: finish the flow when nothing is left, or move its revert on. */
-  *#afterEnd(): Op<void> {
+  *afterEnd(): Op<void> {
     const flow = this.#flow;
     if (flow.state === 'running') {
       if (flow.open > 0 || flow.active > 0) return;

@@ -79,3 +79,33 @@ export function flowOutcome(flow: JobFlowRef, c: Completion): FlowJobOutcome {
     error: cancelledError(c.outcome === 'cancelled' ? c.reason : 'released'),
   };
 }
+
+/** Ids of the completions that would put their job back to pending: a retry, or a hand-back. */
+export function requeueingIds(completions: readonly Completion[]): string[] {
+  return completions
+    .filter((c) => c.outcome === 'released' || (c.outcome === 'failed' && c.retryDelayMs !== null))
+    .map((c) => c.id);
+}
+
+/**
+ * A job whose cancel was requested is not started again: a completion that would retry it or hand
+ * it back ends it cancelled instead (so a cancelled flow's running step cannot come back as a new attempt).
+ */
+export function honourCancels(
+  completions: readonly Completion[],
+  cancelRequested: ReadonlySet<string>,
+): readonly Completion[] {
+  if (cancelRequested.size === 0) return completions;
+  return completions.map((c) =>
+    cancelRequested.has(c.id) && c.outcome !== 'succeeded' && c.outcome !== 'cancelled'
+      ? {
+          id: c.id,
+          attempt: c.attempt,
+          workerId: c.workerId,
+          flow: c.flow,
+          outcome: 'cancelled',
+          reason: 'cancel requested',
+        }
+      : c,
+  );
+}

@@ -404,6 +404,79 @@ export function describeFlowConformance(name: string, makeStore: () => Promise<S
         expect(await flow.result({ timeout: '20s' })).toEqual({ planner: { n: 5 }, one: 11, two: 16 });
       });
 
+      it('finishes a flow whose map has no items, and lets a running step add a map over item references', async () => {
+        const double = defineTask({
+          name: 'double',
+          input: z.object({ n: z.number() }),
+          run: (_c, { n }) => n * 2,
+        });
+        const fanner = defineTask({
+          name: 'fanner',
+          input: z.object({}),
+          run: (ctx) => {
+            ctx.flow?.map(double, [1, 2, 3], (n) => ({ n }), { name: 'doubled', concurrency: 2 });
+            return 'planned';
+          },
+        });
+        await start([double, fanner]);
+        const empty = createFlow<{ list: number[] }>('empty-map');
+        empty.map(double, empty.store.list, (n) => ({ n }));
+        const flow = await client.submitFlow(empty, { store: { list: [] } });
+        expect(await flow.result({ timeout: '20s' })).toEqual({ double: [] });
+
+        const f = createFlow('added-map');
+        f.step(fanner, {});
+        const added = await client.submitFlow(f);
+        expect(await added.result({ timeout: '20s' })).toEqual({ fanner: 'planned', doubled: [2, 4, 6] });
+      });
+
+      it('stops the flow (and reverts the adding step) when added steps do not fit it', async () => {
+        const undone: string[] = [];
+        const item = defineTask({
+          name: 'itemTask',
+          input: z.object({ n: z.number() }),
+          run: (_c, { n }) => n,
+        });
+        const adder = defineTask({
+          name: 'adder',
+          input: z.object({}),
+          run: (ctx) => {
+            // A map item is not a step one can wait on.
+            ctx.flow?.add(item, { n: 1 }, { name: 'late', after: ['m[0]'] });
+            return 1;
+          },
+          revert: () => {
+            undone.push('adder');
+          },
+        });
+        await start([item, adder]);
+        const f = createFlow('bad-add');
+        const m = f.map(item, [1, 2], (n) => ({ n }), { name: 'm' });
+        f.step(adder, {}, { after: [m] });
+        const flow = await client.submitFlow(f);
+        const err = (await flow.result({ timeout: '20s' }).catch((e: unknown) => e)) as FlowFailedError;
+        expect(err).toMatchObject({ state: 'failed', step: 'adder' });
+        expect(err.error.message).toContain('steps added by adder');
+        expect(err.error.message).toContain('after names step "m[0]", which is not in the flow');
+        expect(undone).toEqual(['adder']);
+      });
+
+      it('a flow whose only step fails resolving its input ends at submit', async () => {
+        const double = defineTask({
+          name: 'double2',
+          input: z.object({ n: z.number() }),
+          run: (_c, { n }) => n,
+        });
+        await start([double]);
+        const f = createFlow<{ list: unknown }>('not-a-list', { onFailure: 'continue' });
+        f.map(double, f.store.list as never, (n) => ({ n }));
+        const flow = await client.submitFlow(f, { store: { list: 'nope' } });
+        await expect(flow.result({ timeout: '20s' })).rejects.toMatchObject({
+          state: 'failed',
+          error: { code: 'FLOW_REFERENCE' },
+        });
+      });
+
       it('maps 1,000 items with at most 20 running, and hands the outputs in order to the next step', async () => {
         let running = 0;
         let peak = 0;

@@ -345,6 +345,31 @@ export function describeStoreConformance(
         await expect(store.cancelJob(id, 'again')).rejects.toBeInstanceOf(ConflictError);
       });
 
+      it('does not start again a job whose cancel was requested: a retry or hand-back ends it cancelled', async () => {
+        const failing = await insert();
+        const handedBack = await insert();
+        await claim();
+        await store.cancelJob(failing, 'user');
+        await store.cancelJob(handedBack, 'user');
+        const results = await store.completeJobs({
+          completions: [
+            {
+              id: failing,
+              attempt: 1,
+              workerId: 'w1',
+              outcome: 'failed',
+              error: { name: 'Error', message: 'boom' },
+              retryDelayMs: 0,
+            },
+            { id: handedBack, attempt: 1, workerId: 'w1', outcome: 'released', reason: 'shutdown' },
+          ],
+        });
+        expect(results.map((r) => r.state)).toEqual(['cancelled', 'cancelled']);
+        expect((await store.getJob(failing))!.state).toBe('cancelled');
+        expect((await store.getJob(handedBack))!.state).toBe('cancelled');
+        expect(await claim()).toEqual([]);
+      });
+
       it('asks the holder of a running job to stop, via the lease renewal', async () => {
         const id = await insert();
         await claim();

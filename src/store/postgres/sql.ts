@@ -182,6 +182,8 @@ export function pgStatements(schema: string) {
 
     /** (flow_ids[]): the flows of a batch's completions, locked in id order (so batches never deadlock) */
     lockFlows: `SELECT id FROM ${s}.flows WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`,
+    /** (ids) -> those of the jobs whose cancel was requested */
+    cancelRequestedOf: `SELECT id FROM ${s}.jobs WHERE id = ANY($1::bigint[]) AND cancel_requested`,
   } as const;
 }
 

@@ -9,7 +9,15 @@ import {
   toFlowRef,
   toRetryPolicy,
 } from '../rows.js';
-import { cancelledError, flowOutcome, holdsDedupKey, sameTemplate, summarizeError } from '../rules.js';
+import {
+  cancelledError,
+  flowOutcome,
+  holdsDedupKey,
+  honourCancels,
+  requeueingIds,
+  sameTemplate,
+  summarizeError,
+} from '../rules.js';
 import type {
   ClaimRequest,
   Completion,
@@ -205,6 +213,16 @@ async function applyCompletion(
 
 export async function completeJobs(ctx: TxContext, batch: CompletionBatch): Promise<CompletionResult[]> {
   const { db, tx } = ctx;
+  const requeueing = requeueingIds(batch.completions);
+  const completions =
+    requeueing.length === 0
+      ? batch.completions
+      : honourCancels(
+          batch.completions,
+          new Set(
+            (await db.run<{ id: number }>(tx, 'cancelRequestedOf', [requeueing])).map((r) => String(r.id)),
+          ),
+        );
   const logs = batch.logs ?? [];
   if (logs.length > 0) {
     await db.run(tx, 'insertLogs', [
@@ -221,10 +239,10 @@ export async function completeJobs(ctx: TxContext, batch: CompletionBatch): Prom
 
   // Several workers may finish steps of one flow at once: each batch takes its flows' locks first,
   // in id order, before any job row, so two batches never wait on each other in a cycle.
-  const flows = [...new Set(batch.completions.filter(endsForGood).map((c) => Number(c.flow?.id)))];
+  const flows = [...new Set(completions.filter(endsForGood).map((c) => Number(c.flow?.id)))];
   if (flows.length > 0) await db.run(tx, 'lockFlows', [flows.sort((a, b) => a - b)]);
 
-  const successes = batch.completions.filter((c) => c.outcome === 'succeeded');
+  const successes = completions.filter((c) => c.outcome === 'succeeded');
   const succeeded = new Set<string>();
   if (successes.length > 0) {
     const rows = await db.run<{ id: number }>(tx, 'succeedBatch', [
@@ -240,7 +258,7 @@ export async function completeJobs(ctx: TxContext, batch: CompletionBatch): Prom
   const finished: string[] = [];
   const requeued = new Set<string>();
   let earliest = Number.POSITIVE_INFINITY;
-  for (const c of batch.completions) {
+  for (const c of completions) {
     const queue =
       c.outcome === 'succeeded' ? (succeeded.has(c.id) ? '' : null) : await applyCompletion(ctx, c);
     if (queue !== null) {

@@ -56,7 +56,8 @@ const SQL = {
   dependentsOf: 'SELECT to_step AS name FROM flow_edges WHERE flow_id = ? AND from_step = ?',
   outputsOf: `SELECT name, output FROM flow_steps WHERE flow_id = ? AND name IN (SELECT value FROM json_each(?))`,
   itemOutputs: `SELECT output FROM flow_steps WHERE flow_id = ? AND parent = ? ORDER BY idx`,
-  topLevelOutputs: `SELECT name, output FROM flow_steps WHERE flow_id = ? AND parent IS NULL AND state = 'succeeded'`,
+  topLevelOutputs: `SELECT name, output FROM flow_steps WHERE flow_id = ? AND parent IS NULL AND state = 'succeeded'
+    ORDER BY rowid`,
   /**
    * (task, queue, priority, now, now, max_attempts, backoff_ms, factor, max_ms, jitter, timeout_ms, flow_id,
    *  parent, limit) -> the jobs of a map's next waiting items, in item order

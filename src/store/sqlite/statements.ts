@@ -96,6 +96,9 @@ const SQL = {
       lease_expires_at = NULL, worker_id = NULL, started_at = NULL
     WHERE id = ? AND attempt = ? AND state = 'running'`,
 
+  /** (ids_json) -> those of the jobs whose cancel was requested */
+  cancelRequestedOf: `SELECT id FROM jobs WHERE id IN (SELECT value FROM json_each(?)) AND cancel_requested = 1`,
+
   /** (id) */
   jobStateAttempt: 'SELECT state, attempt, queue FROM jobs WHERE id = ?',
 

@@ -10,7 +10,15 @@ import {
   toRetryPolicy,
   toRowId,
 } from '../rows.js';
-import { cancelledError, flowOutcome, holdsDedupKey, sameTemplate, summarizeError } from '../rules.js';
+import {
+  cancelledError,
+  flowOutcome,
+  holdsDedupKey,
+  honourCancels,
+  requeueingIds,
+  sameTemplate,
+  summarizeError,
+} from '../rules.js';
 import type {
   ClaimRequest,
   Completion,
@@ -229,12 +237,24 @@ function applyCompletion(
 export function completeJobs(ctx: WriteContext, batch: CompletionBatch): CompletionResult[] {
   const now = ctx.now();
   const { stmts } = ctx;
+  const requeueing = requeueingIds(batch.completions);
+  const completions =
+    requeueing.length === 0
+      ? batch.completions
+      : honourCancels(
+          batch.completions,
+          new Set(
+            (stmts.cancelRequestedOf.all(JSON.stringify(requeueing.map(Number))) as { id: number }[]).map(
+              (r) => String(r.id),
+            ),
+          ),
+        );
   for (const log of batch.logs ?? []) {
     stmts.insertLog.run(log.jobId, log.attempt, log.at, log.level, log.message, json(log.fields));
   }
   for (const p of batch.progress ?? []) stmts.setProgress.run(p.done, p.total, p.jobId, p.attempt);
 
-  const successes = batch.completions.filter((c) => c.outcome === 'succeeded');
+  const successes = completions.filter((c) => c.outcome === 'succeeded');
   const succeeded = new Set<string>();
   if (successes.length > 0) {
     const rows = successes.map((c) => `[${Number(c.id)},${c.attempt},${JSON.stringify(c.output ?? null)}]`);
@@ -246,7 +266,7 @@ export function completeJobs(ctx: WriteContext, batch: CompletionBatch): Complet
   const finished: string[] = [];
   const requeued = new Set<string>();
   let earliest = Number.POSITIVE_INFINITY;
-  for (const c of batch.completions) {
+  for (const c of completions) {
     if (c.outcome === 'succeeded' ? succeeded.has(c.id) : applyCompletion(ctx, c, now)) {
       if (
         c.outcome === 'succeeded' ||
