@@ -45,7 +45,7 @@ export async function runChaos(o: {
   const env = { STINT_LEDGER: o.ledgerFile, STINT_LEASE_MS: '1000', STINT_CONCURRENCY: '20' };
   const workers = Array.from({ length: o.workers }, () => spawnFixture('worker-child.ts', [o.db], env));
   try {
-    await Promise.all(workers.map((w) => w.waitFor(/^ready$/)));
+    await Promise.all(workers.map((w) => w.waitFor(/^ready /)));
     const submitters = o.dedupKeys
       ? [
           spawnFixture('submitter-child.ts', [o.db, String(o.total / 2), '1', 'a']),
@@ -55,14 +55,26 @@ export async function runChaos(o: {
           spawnFixture('submitter-child.ts', [o.db, String(o.total / 2), '50']),
           spawnFixture('submitter-child.ts', [o.db, String(o.total / 2), '1']),
         ];
+    const idOf = async (w: (typeof workers)[number]) => (await w.waitFor(/^ready /)).slice('ready '.length);
     for (let kill = 0; kill < o.kills; kill++) {
       await new Promise((r) => setTimeout(r, 300 + Math.random() * 700));
-      const victim = Math.floor(Math.random() * workers.length);
+      // Kill a worker that holds jobs (a kill between jobs proves nothing), if one does within 3 s.
+      let victim = Math.floor(Math.random() * workers.length);
+      const ids = await Promise.all(workers.map(idOf));
+      for (let tries = 0; tries < 150; tries++) {
+        const running = (await o.store.listJobs({ state: 'running', limit: 100 })).jobs;
+        const holder = ids.findIndex((id) => running.some((j) => j.workerId === id));
+        if (holder >= 0) {
+          victim = holder;
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
       const old = workers[victim]!;
       old.process.kill('SIGKILL');
       await old.exited;
       workers[victim] = spawnFixture('worker-child.ts', [o.db], env);
-      await workers[victim]!.waitFor(/^ready$/);
+      await workers[victim]!.waitFor(/^ready /);
     }
     if (o.disrupt) {
       // Disrupt mid-way: once a fifth of the jobs are in.

@@ -36,7 +36,7 @@ describe.skipIf(!available)('PostgreSQL coordinator failover', () => {
     try {
       // A starts first and takes the coordinator lease, then runs the job.
       const a = spawnFixture('worker-child.ts', [db], env);
-      await a.waitFor(/^ready$/);
+      await a.waitFor(/^ready /);
       let holder: string | null = null;
       for (let i = 0; i < 100 && !holder; i++) {
         holder = await coordinatorHolder(schema);
@@ -47,7 +47,7 @@ describe.skipIf(!available)('PostgreSQL coordinator failover', () => {
       await a.waitFor(/^started /);
 
       const b = spawnFixture('worker-child.ts', [db], env);
-      await b.waitFor(/^ready$/);
+      await b.waitFor(/^ready /);
       expect(await coordinatorHolder(schema)).toContain(`:${a.process.pid}:`);
       a.process.kill('SIGKILL'); // the coordinator and the job's holder die together
       await a.exited;

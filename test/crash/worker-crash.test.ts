@@ -22,7 +22,7 @@ describe('a worker killed mid-job', () => {
         STINT_LEDGER: ledgerFile,
         STINT_LEASE_MS: '1000',
       });
-      await first.waitFor(/^ready$/);
+      await first.waitFor(/^ready /);
       const handle = await client.submit(waitForFile, { file: release });
       await first.waitFor(/^started /);
       first.process.kill('SIGKILL');
@@ -69,7 +69,7 @@ describe('a worker killed mid-job', () => {
         STINT_LEASE_MS: '30000',
         STINT_HEARTBEAT_MS: '20000',
       });
-      await first.waitFor(/^ready$/);
+      await first.waitFor(/^ready /);
       const handle = await client.submit(waitForFile, { file: release });
       await first.waitFor(/^started /);
       first.process.kill('SIGSTOP'); // frozen: the handler still holds the job
