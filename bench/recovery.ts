@@ -3,7 +3,8 @@
  * with default settings (lease 10 s renewed every 3.3 s; coordinator sweep every 1 s under a 5 s
  * coordinator lease; the default retry policy). The product promises at most 15 s.
  *
- * Two worker processes (bench/worker-process.ts, mode `recovery`) share one file. The first
+ * Two worker processes (bench/worker-process.ts, mode `recovery`) share one store (a SQLite file, or
+ * with `--store postgres` a PostgreSQL schema). The first
  * starts its worker (and so takes the coordinator lease), then the second; both are then idle.
  * After a random pause of 0-1 s (so the survivor's once-a-second sweep has a random phase
  * against the lease, as it would in practice), this process submits one job. Whichever worker
@@ -88,14 +89,53 @@ function readDb<T>(path: string, read: (db: Database.Database) => T): T {
   }
 }
 
+/** Where the two workers and the submitter meet, and how to read who held the coordinator lease. */
+interface RecoveryStore {
+  url: string;
+  coordinatorHolder(): Promise<string | undefined>;
+}
+
 export async function recovery(ctx: ScenarioContext): Promise<Metric[]> {
   const path = join(ctx.dir, 'recovery.db');
+  return runRecovery({
+    url: path,
+    coordinatorHolder: async () =>
+      readDb(
+        path,
+        (db) =>
+          db.prepare("SELECT holder FROM leases WHERE name = 'coordinator'").pluck().get() as
+            | string
+            | undefined,
+      ),
+  });
+}
+
+/** The same on PostgreSQL (`--store postgres`): a fresh schema, dropped afterwards. */
+export async function pgRecovery(): Promise<Metric[]> {
+  const { PG_URL, dropSchema, freshSchema, withPg } = await import('./pg-systems.js');
+  const schema = freshSchema('stint');
+  try {
+    return await runRecovery({
+      url: `${PG_URL}?schema=${schema}`,
+      coordinatorHolder: () =>
+        withPg(async (c) => {
+          const { rows } = await c.query(`SELECT holder FROM "${schema}".leases WHERE name = 'coordinator'`);
+          return (rows[0] as { holder?: string } | undefined)?.holder;
+        }),
+    });
+  } finally {
+    await dropSchema(schema);
+  }
+}
+
+async function runRecovery(where: RecoveryStore): Promise<Metric[]> {
   const task = recoveryTask();
-  // Opening the client creates and migrates the file before either worker opens it.
-  const client = createClient({ store: path, tasks: [task] });
+  // Opening the client creates and migrates the store before either worker opens it.
+  const client = createClient({ store: where.url, tasks: [task] });
+  await client.store.now();
   const workers = [
-    forkTs('worker-process.ts', ['recovery', path]),
-    forkTs('worker-process.ts', ['recovery', path]),
+    forkTs('worker-process.ts', ['recovery', where.url]),
+    forkTs('worker-process.ts', ['recovery', where.url]),
   ];
   try {
     await Promise.all(
@@ -113,26 +153,15 @@ export async function recovery(ctx: ScenarioContext): Promise<Metric[]> {
     const second = nextStart([b], job.id, 2, RECOVERY_DEADLINE_MS);
     const killedAt = wallNow();
     a.kill('SIGKILL');
-    const coordinator = readDb(
-      path,
-      (db) =>
-        db.prepare("SELECT holder FROM leases WHERE name = 'coordinator'").pluck().get() as
-          | string
-          | undefined,
-    );
+    const coordinator = await where.coordinatorHolder();
     const { start } = await second;
     if (start.pid !== b.pid) throw new Error('recovery: attempt 2 ran outside the surviving worker');
     const output = await job.result({ timeout: '10s' });
     if (output !== 'recovered') throw new Error(`recovery: attempt 2 returned ${String(output)}`);
 
-    const expiredAt = readDb(
-      path,
-      (db) =>
-        db
-          .prepare("SELECT at FROM job_events WHERE job_id = ? AND type = 'lease_expired' AND attempt = 1")
-          .pluck()
-          .get(Number(job.id)) as number | undefined,
-    );
+    const expiredAt = (await client.events(job.id)).find(
+      (e) => e.type === 'lease_expired' && e.attempt === 1,
+    )?.at;
     if (expiredAt === undefined) throw new Error(`recovery: job ${job.id} has no lease_expired event`);
     const s = (ms: number) => ms / 1000;
     return [

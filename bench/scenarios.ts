@@ -111,6 +111,12 @@ export const PG_SCENARIOS: readonly ScenarioInfo[] = [
     load: async () => (await import('./flows.js')).flowFanoutPostgres,
     limitMs: 170_000,
   },
+  {
+    name: 'recovery',
+    title: "P8. a SIGKILLed worker's job runs again on another worker",
+    load: async () => (await import('./recovery.js')).pgRecovery,
+    runs: 1,
+  },
 ];
 
 export const scenariosFor = (store: string): readonly ScenarioInfo[] =>
