@@ -63,7 +63,8 @@ export async function runChaos(o: {
       const ids = await Promise.all(workers.map(idOf));
       for (let tries = 0; tries < 150; tries++) {
         const running = (await o.store.listJobs({ state: 'running', limit: 100 })).jobs;
-        const holder = ids.findIndex((id) => running.some((j) => j.workerId === id));
+        const holders = new Set(running.map((j) => j.workerId));
+        const holder = ids.findIndex((id) => holders.has(id));
         if (holder >= 0) {
           victim = holder;
           break;
