@@ -10,7 +10,7 @@ import type {
   StepPatch,
   StepRow,
 } from './ops.js';
-import { hasRefs, referencedSteps, resolveTemplate } from './resolve.js';
+import { hasRefs, referencedSteps, refersToStore, resolveTemplate } from './resolve.js';
 import { checkFlowSpec } from './spec.js';
 import type { FlowState, NewStep } from './types.js';
 
@@ -88,8 +88,7 @@ export function* cancelFlow(ops: FlowOps, flowId: string, reason: string): Op<vo
 
 /** Does the step's input (or its map's list) refer to the flow's store? */
 function needsStore(step: StepRow): boolean {
-  const text = JSON.stringify([step.input, step.map?.over ?? null]);
-  return text.includes('"store.') || text.includes('"store"');
+  return refersToStore(step.input) || (step.map !== null && refersToStore(step.map.over));
 }
 
 function* mustLock(ops: FlowOps, flowId: string): Op<FlowRow> {

@@ -23,6 +23,14 @@ export function referencedSteps(template: unknown, out = new Set<string>()): Set
   return out;
 }
 
+/** Does the template refer to the flow's store? */
+export function refersToStore(template: unknown): boolean {
+  if (isRefValue(template)) return parseRef(template.$ref).source === 'store';
+  if (Array.isArray(template)) return template.some(refersToStore);
+  if (typeof template === 'object' && template !== null) return Object.values(template).some(refersToStore);
+  return false;
+}
+
 /** Does the template hold any reference? (A template without one needs no resolving.) */
 export function hasRefs(template: unknown): boolean {
   if (isRefValue(template)) return true;

@@ -73,10 +73,17 @@ export function flowOutcome(flow: JobFlowRef, c: Completion): FlowJobOutcome {
   if (c.outcome === 'succeeded')
     return { ...base, outcome: 'succeeded', output: c.output, added: c.added ?? [] };
   if (c.outcome === 'failed') return { ...base, outcome: 'failed', error: c.error };
+  return cancelledFlowJob(flow, c.outcome === 'cancelled' ? c.reason : 'released');
+}
+
+/** A flow's job cancelled for good, as the flow engine takes it. */
+export function cancelledFlowJob(flow: JobFlowRef, reason: string): FlowJobOutcome {
   return {
-    ...base,
+    flowId: flow.id,
+    step: flow.step,
+    role: flow.role,
     outcome: 'cancelled',
-    error: cancelledError(c.outcome === 'cancelled' ? c.reason : 'released'),
+    error: cancelledError(reason),
   };
 }
 

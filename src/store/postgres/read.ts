@@ -20,7 +20,7 @@ import {
   toLogEntry,
   toRowId,
 } from '../rows.js';
-import { cancelledError, decodeCursor, encodeCursor, flowJobRetry } from '../rules.js';
+import { cancelledError, cancelledFlowJob, decodeCursor, encodeCursor, flowJobRetry } from '../rules.js';
 import type { JobFilter, JobPage } from '../types.js';
 import type { Db, Queryable } from './db.js';
 import { nowOf, type TxContext } from './write.js';
@@ -131,13 +131,7 @@ export async function cancelJob(ctx: TxContext, id: string, reason: string): Pro
     ctx.announce({ type: 'jobs-finished', ids: [id] });
     const flow = toFlowRef(row);
     if (flow) {
-      await ctx.flowJobFinished({
-        flowId: flow.id,
-        step: flow.step,
-        role: flow.role,
-        outcome: 'cancelled',
-        error: cancelledError(reason),
-      });
+      await ctx.flowJobFinished(cancelledFlowJob(flow, reason));
     }
   } else if (row.state === 'running') {
     if (row.cancel_requested === 0) {

@@ -1,7 +1,7 @@
 import { ConflictError, jobNotFound } from '../../core/errors.js';
 import type { JobRecord } from '../../core/job.js';
 import { type JobRow, toFlowRef, toJobRecord, toRowId } from '../rows.js';
-import { cancelledError, flowJobRetry } from '../rules.js';
+import { cancelledError, cancelledFlowJob, flowJobRetry } from '../rules.js';
 import type { WriteContext } from './write.js';
 
 function loadRow(ctx: WriteContext, id: string): JobRow {
@@ -27,14 +27,7 @@ export function cancelJob(ctx: WriteContext, id: string, reason: string): JobRec
     );
     ctx.announce({ type: 'jobs-finished', ids: [id] });
     const flow = toFlowRef(row);
-    if (flow)
-      ctx.flowJobFinished({
-        flowId: flow.id,
-        step: flow.step,
-        role: flow.role,
-        outcome: 'cancelled',
-        error: cancelledError(reason),
-      });
+    if (flow) ctx.flowJobFinished(cancelledFlowJob(flow, reason));
   } else if (row.state === 'running') {
     if (row.cancel_requested === 0) {
       ctx.stmts.requestCancel.run(row.id);
