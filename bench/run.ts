@@ -120,6 +120,7 @@ const fmt = (value: number, unit: Metric['unit']): string => {
   switch (unit) {
     case 'jobs/s':
     case 'steps/s':
+    case 'schedules/s':
     case 'count':
       return Math.round(value).toLocaleString('en-US');
     case 'ms':

@@ -67,6 +67,21 @@ export const SCENARIOS: readonly ScenarioInfo[] = [
     title: '10. flow map over 10,000 items + fan-in',
     load: async () => (await import('./flows.js')).flowFanoutSqlite,
   },
+  {
+    name: 'schedules',
+    title: '11. 10,000 schedules every 1s, one coordinator process, 60 s',
+    load: async () => (await import('./schedules.js')).schedulesSqlite,
+    // ~80 s per run (600,000 jobs): once per invocation unless --runs says otherwise.
+    runs: 1,
+    limitMs: 120_000,
+  },
+  {
+    name: 'schedules-cron',
+    title: "12. 10,000 schedules cron '* * * * * *', one coordinator process, 30 s",
+    load: async () => (await import('./schedules.js')).schedulesCronSqlite,
+    runs: 1,
+    limitMs: 120_000,
+  },
 ];
 
 /** `npm run bench -- --store postgres`: stint, graphile-worker and pg-boss on PostgreSQL. */
@@ -116,6 +131,21 @@ export const PG_SCENARIOS: readonly ScenarioInfo[] = [
     title: "P8. a SIGKILLed worker's job runs again on another worker",
     load: async () => (await import('./recovery.js')).pgRecovery,
     runs: 1,
+  },
+  {
+    name: 'schedules',
+    title: 'P9. 10,000 schedules every 1s, one coordinator process, 60 s',
+    // Creating 10,000 schedules takes ~13 s more than on SQLite.
+    load: async () => (await import('./schedules.js')).schedulesPostgres,
+    runs: 1,
+    limitMs: 150_000,
+  },
+  {
+    name: 'schedules-cron',
+    title: "P10. 10,000 schedules cron '* * * * * *', one coordinator process, 30 s",
+    load: async () => (await import('./schedules.js')).schedulesCronPostgres,
+    runs: 1,
+    limitMs: 150_000,
   },
 ];
 

@@ -15,6 +15,13 @@ export {
   type ResultOptions,
 } from './client/client.js';
 export type { FlowHandle, SubmitFlowOptions } from './client/flows.js';
+export type {
+  BackfillOptions,
+  ScheduleApi,
+  ScheduleDefinition,
+  ScheduleInfo,
+  ScheduleJobOptions,
+} from './client/schedules.js';
 export type { SubmitOptions } from './client/submit-options.js';
 export { type Coordinator, type CoordinatorOptions, createCoordinator } from './coordinator/coordinator.js';
 export { type Clock, createFakeClock, type FakeClock, systemClock } from './core/clock.js';
@@ -71,6 +78,24 @@ export type {
   StepState,
 } from './flow/types.js';
 export type { Logger } from './internal/logger.js';
+export { PLACEHOLDERS } from './schedule/params.js';
+export { nextFireTimes, parseTrigger, type TimeInput, type TriggerSpec } from './schedule/trigger.js';
+export type {
+  BackfillRecord,
+  BackfillState,
+  DatasetPartition,
+  DatasetSummary,
+  MisfirePolicy,
+  OverlapPolicy,
+  ScheduleEvent,
+  ScheduleFilter,
+  SchedulePolicies,
+  ScheduleRecord,
+  ScheduleRun,
+  ScheduleRunState,
+  ScheduleState,
+  Trigger,
+} from './schedule/types.js';
 export { DEFAULT_DATABASE, openStore } from './store/open.js';
 export { createPostgresStore, type PostgresStoreOptions } from './store/postgres/store.js';
 export { createSqliteStore, type SqliteStoreOptions } from './store/sqlite/store.js';

@@ -1,10 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { StintError, ValidationError } from '../core/errors.js';
+import { backfillCommands } from './commands/backfill.js';
+import { datasetsCommands } from './commands/datasets.js';
 import { devCommand } from './commands/dev.js';
 import { flowsCommands } from './commands/flows.js';
 import { jobsCommands, logsCommand } from './commands/jobs.js';
 import { migrateCommand } from './commands/migrate.js';
+import { schedulesCommands } from './commands/schedules.js';
+import { serverCommand } from './commands/server.js';
 import { submitCommand } from './commands/submit.js';
 import { workerCommand } from './commands/worker.js';
 import { EXIT, type GlobalOptions } from './context.js';
@@ -39,10 +43,14 @@ export function buildProgram(): Command {
   const globals = () => program.opts<GlobalOptions>();
   devCommand(program, globals);
   workerCommand(program, globals);
+  serverCommand(program, globals);
   submitCommand(program, globals);
   jobsCommands(program, globals);
   logsCommand(program, globals);
   flowsCommands(program, globals);
+  schedulesCommands(program, globals);
+  backfillCommands(program, globals);
+  datasetsCommands(program, globals);
   migrateCommand(program, globals);
   for (const cmd of program.commands) {
     cmd.exitOverride();

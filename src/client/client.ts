@@ -18,6 +18,7 @@ import { openStore } from '../store/open.js';
 import type { JobFilter, JobPage, Store, TaskDefaults } from '../store/types.js';
 import { type Task, type TaskInput, type TaskOutput, toValidationError } from '../task/define.js';
 import { type FlowHandle, flowOutcome, type SubmitFlowOptions, toNewFlow, waitForFlow } from './flows.js';
+import { createScheduleApi, type ScheduleApi } from './schedules.js';
 import { type JobDefaults, type SubmitOptions, toNewJob } from './submit-options.js';
 
 /** How long a client trusts a task's registered defaults before reading them again. */
@@ -51,7 +52,8 @@ export interface JobHandle<Out = unknown> {
   cancel(reason?: string): Promise<JobRecord>;
 }
 
-export interface Client {
+/** Jobs, flows, and (from `ScheduleApi`) schedules, datasets and backfills. */
+export interface Client extends ScheduleApi {
   readonly store: Store;
   submit<T extends Task>(
     task: T,
@@ -225,6 +227,7 @@ export function createClient(options: ClientOptions): Client {
     new Handle<Out>(ops, id, deduplicated);
 
   const client: Client = {
+    ...createScheduleApi({ store, ensureOpen, resolveTask, stepTask }),
     store,
     async submit(task: Task | string, input: unknown, opts?: SubmitOptions) {
       ensureOpen();

@@ -5,6 +5,8 @@ import { type Duration, parseDuration } from '../core/duration.js';
 import { retryDelayAfterFailure } from '../core/retry.js';
 import { defaultLogger, type Logger } from '../internal/logger.js';
 import { trackResource } from '../internal/resources.js';
+import { advanceBackfills } from '../schedule/backfill.js';
+import { fireDueSchedules } from '../schedule/fire.js';
 import type { ExpireLeasesRequest, Store } from '../store/types.js';
 
 export interface CoordinatorOptions {
@@ -16,6 +18,8 @@ export interface CoordinatorOptions {
   retention?: Duration;
   /** How often retention runs. @default '1m' */
   retentionInterval?: Duration;
+  /** Fire schedules and move backfills on (when this process holds the lease). @default true */
+  schedules?: boolean;
   /** @default `<host>:<pid>:<random>` */
   id?: string;
   clock?: Clock;
@@ -42,7 +46,7 @@ const RETENTION_BATCH = 1000;
 
 /**
  * The duties that must run once across all processes sharing a store: expiring leases and
- * retention (schedules join later). Every process may run a coordinator; a lease in the store
+ * retention, firing schedules and moving backfills on. Every process may run a coordinator; a lease in the store
  * elects one holder, and a new holder takes over when the old one stops renewing.
  */
 export function createCoordinator(store: Store, options: CoordinatorOptions = {}): Coordinator {
@@ -56,9 +60,19 @@ export function createCoordinator(store: Store, options: CoordinatorOptions = {}
 
   let currentTerm: number | null = null;
   let nextRetentionAt = 0;
+  const schedules = options.schedules ?? true;
+  /** When the next schedule is due, by the store's clock, or null when none is. */
+  let nextWake: number | null = null;
   let loop: Promise<void> | null = null;
   let stopper: AbortController | null = null;
   let untrack: (() => void) | null = null;
+
+  async function fireSchedules(): Promise<void> {
+    const now = await store.now();
+    await fireDueSchedules(store, now, logger);
+    await advanceBackfills(store, logger);
+    nextWake = await store.nextScheduleWake();
+  }
 
   async function duties(): Promise<void> {
     const term = await store.acquireLease(COORDINATOR_LEASE, id, ttlMs);
@@ -66,7 +80,9 @@ export function createCoordinator(store: Store, options: CoordinatorOptions = {}
       if (term !== null) logger.info({ id, term }, 'stint: this process now runs the coordinator');
       currentTerm = term;
     }
+    nextWake = null;
     if (term === null) return;
+    if (schedules) await fireSchedules();
     for (;;) {
       const expired = await store.expireLeases({ limit: SWEEP_BATCH, decide });
       if (expired > 0)
@@ -84,13 +100,29 @@ export function createCoordinator(store: Store, options: CoordinatorOptions = {}
   }
 
   async function run(signal: AbortSignal): Promise<void> {
+    let nextDuties = 0;
     while (!signal.aborted) {
       try {
-        await duties();
+        if (clock.now() >= nextDuties) {
+          nextDuties = clock.now() + sweepMs;
+          await duties();
+        } else if (currentTerm !== null && schedules) {
+          await fireSchedules();
+        }
       } catch (err) {
         logger.error({ err }, 'stint: coordinator duties failed; trying again');
       }
-      await clock.sleep(sweepMs, signal);
+      // Sleep until the next sweep, or the next schedule due before it (in the store's time).
+      let wait = Math.max(0, nextDuties - clock.now());
+      if (nextWake !== null) {
+        try {
+          // At least 10 ms: a schedule that stays due (its fence lost) must not spin the loop.
+          wait = Math.min(wait, Math.max(10, nextWake - (await store.now())));
+        } catch (err) {
+          logger.warn({ err }, 'stint: could not read the store clock; sleeping until the next sweep');
+        }
+      }
+      await clock.sleep(wait, signal);
     }
   }
 

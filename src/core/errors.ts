@@ -9,6 +9,8 @@ export type ErrorCode =
   | 'FLOW_NOT_FOUND'
   | 'FLOW_REFERENCE'
   | 'FLOW_FAILED'
+  | 'SCHEDULE_NOT_FOUND'
+  | 'BACKFILL_NOT_FOUND'
   | 'TASK_NOT_FOUND'
   | 'CONFLICT'
   | 'PERMANENT'
@@ -48,7 +50,7 @@ export class ValidationError extends StintError {
 
 export class NotFoundError extends StintError {
   constructor(
-    code: 'JOB_NOT_FOUND' | 'FLOW_NOT_FOUND' | 'TASK_NOT_FOUND',
+    code: 'JOB_NOT_FOUND' | 'FLOW_NOT_FOUND' | 'TASK_NOT_FOUND' | 'SCHEDULE_NOT_FOUND' | 'BACKFILL_NOT_FOUND',
     message: string,
     options?: { cause?: unknown },
   ) {
@@ -70,6 +72,19 @@ export function flowNotFound(id: string): NotFoundError {
     'FLOW_NOT_FOUND',
     `flow ${id} does not exist (it may have been removed by retention)`,
   );
+}
+
+/** The error for a name that names no schedule. */
+export function scheduleNotFound(name: string): NotFoundError {
+  return new NotFoundError(
+    'SCHEDULE_NOT_FOUND',
+    `schedule ${name} does not exist (list them with \`stint schedules ls\`)`,
+  );
+}
+
+/** The error for an id that names no backfill. */
+export function backfillNotFound(id: string): NotFoundError {
+  return new NotFoundError('BACKFILL_NOT_FOUND', `backfill ${id} does not exist`);
 }
 
 /**

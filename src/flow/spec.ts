@@ -83,7 +83,8 @@ const stepSchema = z.strictObject({
   priority: z.number().int().optional(),
 });
 
-const flowSchema = z.strictObject({
+/** The shape of a flow spec (the HTTP API validates and documents bodies with it). */
+export const flowSpecSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_.:-]{1,200}$/, 'flow names are 1-200 letters, digits or _ . : -'),
   onFailure: policy.optional(),
   steps: z.array(stepSchema).min(1, 'a flow needs at least one step').max(100_000),
@@ -154,7 +155,7 @@ export function checkFlowSpec(
   spec: unknown,
   options: { store?: Record<string, unknown> | null; known?: ReadonlySet<string> } = {},
 ): { spec: FlowSpec; steps: CheckedStep[] } {
-  const parsed = flowSchema.safeParse(spec);
+  const parsed = flowSpecSchema.safeParse(spec);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => ({
       path: pathOf(spec, i.path),

@@ -13,6 +13,24 @@ import type {
   NewFlow,
   NewStep,
 } from '../flow/types.js';
+import type {
+  BackfillPatch,
+  BackfillRecord,
+  BackfillState,
+  DatasetPartition,
+  DatasetSummary,
+  FireResult,
+  NewBackfill,
+  NewSchedule,
+  ScheduleEvent,
+  ScheduleEventType,
+  ScheduleFilter,
+  ScheduleFire,
+  SchedulePatch,
+  ScheduleRecord,
+  ScheduleRun,
+  ScheduleRunFilter,
+} from '../schedule/types.js';
 
 /**
  * The store: the only layer that knows SQL. It speaks queue semantics; every method is one
@@ -88,6 +106,87 @@ export interface Store {
    * completed steps reverted. A `NotFoundError` for no such flow, a `ConflictError` when it is not running.
    */
   cancelFlow(id: string, reason: string): Promise<FlowRecord>;
+
+  /** A new schedule (its events start with `created`). A `ConflictError` when the name is taken. */
+  insertSchedule(schedule: NewSchedule): Promise<ScheduleRecord>;
+  /**
+   * Changes a schedule and records `event` with it, bumping its version. With `expectedVersion`,
+   * a `ConflictError` when the schedule changed since. A `NotFoundError` for no such schedule.
+   */
+  updateSchedule(
+    name: string,
+    patch: SchedulePatch,
+    event: { type: ScheduleEventType; data: Record<string, unknown> | null },
+    options?: { expectedVersion?: number },
+  ): Promise<ScheduleRecord>;
+  /** Deletes a schedule with its events, runs (not their jobs or flows) and backfills. False when there was none. */
+  deleteSchedule(name: string): Promise<boolean>;
+  getSchedule(name: string): Promise<ScheduleRecord | null>;
+  getScheduleById(id: string): Promise<ScheduleRecord | null>;
+  listSchedules(filter: ScheduleFilter): Promise<{ schedules: ScheduleRecord[]; nextCursor: string | null }>;
+  /** Oldest first (at most `limit`, default 1000). A `NotFoundError` for no such schedule. */
+  getScheduleEvents(name: string, options?: { afterId?: number; limit?: number }): Promise<ScheduleEvent[]>;
+  /** Active schedules whose `wakeAt` is at or before `before`, earliest first. */
+  dueSchedules(request: { before: number; limit: number }): Promise<ScheduleRecord[]>;
+  /** The earliest `wakeAt` of an active schedule, or null: when the coordinator should look next. */
+  nextScheduleWake(): Promise<number | null>;
+  /**
+   * Creates schedule runs (each run's job or flow inserted with it, at most once per schedule and
+   * key) and advances schedules, each fire in one transaction or all in one; see `ScheduleFire`.
+   */
+  fireSchedules(fires: readonly ScheduleFire[]): Promise<FireResult[]>;
+  listScheduleRuns(filter: ScheduleRunFilter): Promise<{ runs: ScheduleRun[]; nextCursor: string | null }>;
+  /** Active runs (job pending or running, flow not finished) of these schedules. */
+  activeScheduleRuns(scheduleIds: readonly string[]): Promise<ScheduleRun[]>;
+
+  /**
+   * Marks a partition of a dataset available (once: marking it again changes nothing) and wakes the
+   * active schedules watching that dataset: `wakeAt` becomes now unless it is earlier, and their
+   * version moves on, so a fire computed before the mark cannot clear that wake.
+   */
+  markPartition(
+    dataset: string,
+    partition: string,
+    metadata: Record<string, unknown> | null,
+  ): Promise<{ created: boolean; partition: DatasetPartition }>;
+  listDatasets(): Promise<DatasetSummary[]>;
+  /** A dataset's partitions, newest mark first, each with the runs it triggered (runs with that partition of schedules on this dataset). */
+  listPartitions(
+    dataset: string,
+    options?: { limit?: number; cursor?: string },
+  ): Promise<{ partitions: (DatasetPartition & { runs: ScheduleRun[] })[]; nextCursor: string | null }>;
+  /**
+   * Partitions every one of `datasets` has marked, completed (the last of those marks) at or after
+   * `since`, for which the schedule has no run yet (`p:<partition>`), oldest completion first.
+   */
+  readyPartitions(request: {
+    scheduleId: string;
+    datasets: readonly string[];
+    since: number;
+    limit: number;
+  }): Promise<string[]>;
+  /** The partitions marked by every one of `datasets`, between `from` and `to` (inclusive, string order). */
+  completePartitions(request: {
+    datasets: readonly string[];
+    from: string;
+    to: string;
+    limit: number;
+  }): Promise<string[]>;
+
+  /** A new backfill (running), with a `backfill_started` event on its schedule. */
+  insertBackfill(backfill: NewBackfill): Promise<BackfillRecord>;
+  getBackfill(id: string): Promise<BackfillRecord | null>;
+  /** Newest first. */
+  listBackfills(filter: {
+    scheduleId?: string;
+    state?: BackfillState;
+    limit?: number;
+  }): Promise<BackfillRecord[]>;
+  /**
+   * Moves a running backfill on (cursor, counters, state; `finished` and `cancelled` record an
+   * event on its schedule). A `ConflictError` when it is no longer running.
+   */
+  updateBackfill(id: string, patch: BackfillPatch): Promise<BackfillRecord>;
 
   /** Records the defaults of tasks a worker runs (the last registration of a name wins). */
   registerTasks(tasks: readonly TaskDefaults[]): Promise<void>;

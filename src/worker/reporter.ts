@@ -34,7 +34,12 @@ export interface Reporter {
   take(): CompletionBatch;
   written(results: CompletionResult[], completions: readonly Completion[]): void;
   putBack(batch: CompletionBatch): void;
+  /** The claim in flight (see `holdCompletions`) came back: write what it did not take. */
+  holdEnded(): void;
 }
+
+/** The longest completions wait for a claim in flight before they are written on their own. */
+const HOLD_MAX_MS = 50;
 
 export function createReporter(options: {
   store: Store;
@@ -42,6 +47,11 @@ export function createReporter(options: {
   logger: Logger;
   logFlushMs: number;
   onResults: (results: CompletionResult[], completions: readonly Completion[]) => void;
+  /**
+   * True while the worker has a claim in flight that will take the completions with it (its next
+   * `completeAndClaim`): writes wait for it (up to HOLD_MAX_MS) instead of a commit of their own.
+   */
+  holdCompletions?: () => boolean;
 }): Reporter {
   const { store, clock, logger } = options;
   let completions: Completion[] = [];
@@ -54,10 +64,13 @@ export function createReporter(options: {
   let closing = false;
   /** After close, late items (from a handler that ignored its abort signal) are dropped. */
   let stopped = false;
+  /** Since when writes have waited for a claim in flight, or null. */
+  let heldSince: number | null = null;
 
   const empty = () => completions.length === 0 && logs.length === 0 && progress.size === 0;
 
   function take(): { completions: Completion[]; logs: LogWrite[]; progress: ProgressWrite[] } {
+    heldSince = null;
     const batch = { completions, logs, progress: [...progress.values()] };
     completions = [];
     logs = [];
@@ -96,6 +109,14 @@ export function createReporter(options: {
     cancelTimer?.();
     cancelTimer = null;
     if (flushing) return;
+    if (!closing && failures === 0 && options.holdCompletions?.()) {
+      const now = clock.now();
+      heldSince ??= now;
+      if (now - heldSince < HOLD_MAX_MS) {
+        schedule(HOLD_MAX_MS - (now - heldSince));
+        return;
+      }
+    }
     flushing = writeOnce().then((ok) => {
       flushing = null;
       if (closing) return;
@@ -172,6 +193,9 @@ export function createReporter(options: {
     putBack(batch) {
       putBack(batch);
       if (!closing && !stopped) schedule(0);
+    },
+    holdEnded() {
+      if (heldSince !== null && !empty() && !closing && !stopped) schedule(0);
     },
   };
 }

@@ -34,9 +34,20 @@ interface Active {
   control: AttemptControl;
   /** Still executing (holds a concurrency slot); false once its completion is queued. */
   executing: boolean;
+  startedAt: number;
 }
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Claiming ahead: on PostgreSQL a worker whose jobs are short keeps a claim in flight while its
+ * jobs run, holding up to 2 x `concurrency` jobs beyond its slots (claims of that size), so slots
+ * never wait for a round trip and each statement carries more jobs. Jobs are short when their
+ * recent average run time is at most this, so jobs claimed ahead start within a few ms; with
+ * longer jobs they would wait, so then a worker claims only for free slots.
+ */
+const AHEAD_MAX_RUN_MS = 5;
+const AHEAD_FACTOR = 2;
 
 export function createWorker(options: WorkerOptions): Worker {
   const o = resolveWorkerOptions(options);
@@ -48,9 +59,17 @@ export function createWorker(options: WorkerOptions): Worker {
   const queueSet = new Set(o.queues);
 
   let state: WorkerState = 'idle';
-  /** Jobs this worker holds a lease on, until their completion is written. */
+  /** Jobs this worker holds a lease on and has started, until their completion is written. */
   const active = new Map<string, Active>();
   let executing = 0;
+  /** Jobs claimed ahead, not started yet (leased too: renewed, released on stop). Claim order. */
+  const ready: ClaimedJob[] = [];
+  /** A claim is in flight: completions wait for the next one instead of a transaction of their own. */
+  let claimInFlight = false;
+  /** Average run time of recent jobs (ms), or null before the first. */
+  let averageRunMs: number | null = null;
+  // SQLite has no round trips to hide.
+  const mayClaimAhead = store.kind === 'postgres';
   const stopClaiming = new AbortController();
   const stopHeartbeats = new AbortController();
   let loopDone: Promise<void> = Promise.resolve();
@@ -94,7 +113,14 @@ export function createWorker(options: WorkerOptions): Worker {
     });
   };
 
-  const reporter = createReporter({ store, clock, logger, logFlushMs: o.logFlushMs, onResults });
+  const reporter = createReporter({
+    store,
+    clock,
+    logger,
+    logFlushMs: o.logFlushMs,
+    onResults,
+    holdCompletions: () => claimInFlight,
+  });
 
   function onNotification(n: StoreNotification): void {
     if (n.type === 'changed') wake();
@@ -116,12 +142,44 @@ export function createWorker(options: WorkerOptions): Worker {
     if (jobs.length === 0) return;
     const result = await store.extendLeases({ workerId: o.id, jobs, leaseMs: o.leaseMs });
     for (const id of result.lost) {
+      takeReady(id);
       abortJob(
         id,
         new LeaseLostError(`job ${id}: this worker's lease expired and the job may be running elsewhere`),
       );
     }
-    for (const id of result.cancelRequested) abortJob(id, new JobCancelledError('cancelled by request'));
+    for (const id of result.cancelRequested) {
+      const job = takeReady(id);
+      if (job) {
+        reporter.complete({
+          id,
+          attempt: job.attempt,
+          workerId: o.id,
+          flow: job.flow,
+          outcome: 'cancelled',
+          reason: 'cancelled by request',
+        });
+      } else abortJob(id, new JobCancelledError('cancelled by request'));
+    }
+  }
+
+  /** Removes a job claimed ahead from `ready`; returns it, or undefined when it is not there. */
+  function takeReady(id: string): ClaimedJob | undefined {
+    const i = ready.findIndex((j) => j.id === id);
+    return i < 0 ? undefined : ready.splice(i, 1)[0];
+  }
+
+  /** Starts jobs claimed ahead while slots are free (not once the worker is stopping). */
+  function startReady(): void {
+    while (state === 'running' && executing < o.concurrency && ready.length > 0)
+      startJob(ready.shift() as ClaimedJob);
+  }
+
+  /** How many jobs to hold beyond the slots: 2 x `concurrency` while jobs are short, else none. */
+  function claimAhead(): number {
+    return mayClaimAhead && averageRunMs !== null && averageRunMs <= AHEAD_MAX_RUN_MS
+      ? AHEAD_FACTOR * o.concurrency
+      : 0;
   }
 
   function startJob(job: ClaimedJob): void {
@@ -184,7 +242,7 @@ export function createWorker(options: WorkerOptions): Worker {
       store,
       tasks: o.tasks,
     });
-    const entry: Active = { job, control, executing: true };
+    const entry: Active = { job, control, executing: true, startedAt: clock.now() };
     active.set(job.id, entry);
     done.then(
       (completion) => finishJob(entry, completion),
@@ -198,27 +256,35 @@ export function createWorker(options: WorkerOptions): Worker {
   function finishJob(entry: Active, completion: Completion | null): void {
     entry.executing = false;
     executing--;
+    const ranMs = clock.now() - entry.startedAt;
+    averageRunMs = averageRunMs === null ? ranMs : averageRunMs * 0.8 + ranMs * 0.2;
     if (completion) reporter.complete(completion);
     else if (active.get(entry.job.id) === entry) active.delete(entry.job.id);
+    startReady();
     wake();
   }
 
+  /**
+   * Claims while there is room: free slots, plus `claimAhead()` more while jobs are short. A claim
+   * carries the completions written since the last one (one statement or transaction for both).
+   * After a claim that came back full it claims again at once, before the jobs it got have run:
+   * with jobs claimed ahead, the next claim is in flight while they run. After a short claim it
+   * waits for a wake-up (a notification, a finished job) or the poll interval.
+   */
   async function claimLoop(signal: AbortSignal): Promise<void> {
     let failures = 0;
     while (!signal.aborted) {
-      const free = o.concurrency - executing;
-      if (free > 0) {
+      startReady();
+      // A claim ahead asks for at most `ahead` jobs, so it leaves room for the next one.
+      const ahead = claimAhead();
+      const limit = Math.min(ahead || o.concurrency, o.concurrency + ahead - executing - ready.length);
+      if (limit > 0) {
         wakeFlag = false;
         let jobs: ClaimedJob[];
-        const request = {
-          workerId: o.id,
-          queues: o.queues,
-          tasks: taskNames,
-          limit: free,
-          leaseMs: o.leaseMs,
-        };
+        const request = { workerId: o.id, queues: o.queues, tasks: taskNames, limit, leaseMs: o.leaseMs };
         // Report what finished since the last claim in the same transaction as the next claim.
         const report = reporter.pendingCompletions() > 0 ? reporter.take() : null;
+        claimInFlight = true;
         try {
           if (report) {
             const out = await store.completeAndClaim(report, request);
@@ -234,24 +300,25 @@ export function createWorker(options: WorkerOptions): Worker {
           logger.error({ err, failures }, 'stint: claiming jobs failed; retrying');
           await clock.sleep(Math.min(5000, 100 * 2 ** failures), signal);
           continue;
+        } finally {
+          claimInFlight = false;
+          // Completions that came in meanwhile go with the next claim, or on their own if none comes.
+          reporter.holdEnded();
         }
         if (signal.aborted) {
           // Stopped while claiming: hand the jobs straight back.
-          for (const job of jobs) {
-            reporter.complete({
-              id: job.id,
-              attempt: job.attempt,
-              workerId: o.id,
-              outcome: 'released',
-              reason: 'worker stopping',
-            });
-          }
+          releaseAll(jobs);
           break;
         }
-        for (const job of jobs) startJob(job);
+        ready.push(...jobs);
+        startReady();
         if (jobs.length > 0) {
+          if (jobs.length === limit) {
+            // Claiming ahead: the next claim goes out before these jobs run (its await yields).
+            if (ahead === 0) await yieldToEventLoop();
+            continue;
+          }
           await yieldToEventLoop();
-          if (jobs.length === free) continue;
         }
       }
       if (wakeFlag) {
@@ -271,13 +338,30 @@ export function createWorker(options: WorkerOptions): Worker {
         signal.addEventListener('abort', done, { once: true });
       });
     }
+    releaseAll(ready.splice(0));
+  }
+
+  /** Hands jobs this worker will not start back to the queue, without using up an attempt. */
+  function releaseAll(jobs: readonly ClaimedJob[]): void {
+    for (const job of jobs) {
+      reporter.complete({
+        id: job.id,
+        attempt: job.attempt,
+        workerId: o.id,
+        outcome: 'released',
+        reason: 'worker stopping',
+      });
+    }
   }
 
   async function heartbeatLoop(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       await clock.sleep(o.heartbeatMs, signal);
       if (signal.aborted) break;
-      const held = [...active.values()].map((a) => ({ id: a.job.id, attempt: a.job.attempt }));
+      const held = [...active.values(), ...ready.map((job) => ({ job }))].map((a) => ({
+        id: a.job.id,
+        attempt: a.job.attempt,
+      }));
       try {
         await renew(held);
       } catch (err) {

@@ -185,6 +185,32 @@ export function describeStoreConformance(
         expect((await store.getJob(a!.id))!.output).toBe('done');
       });
 
+      it('completes and claims with a stale completion in the batch: results in order, the stale one recorded', async () => {
+        const [a, b, c] = await store.insertJobs([
+          job({ input: 'a' }),
+          job({ input: 'b' }),
+          job({ input: 'c' }),
+        ]);
+        await claim(2);
+        const out = await store.completeAndClaim(
+          {
+            completions: [
+              { id: a!.id, attempt: 5, workerId: 'old', outcome: 'succeeded', output: 'late' },
+              { id: b!.id, attempt: 1, workerId: 'w1', outcome: 'succeeded', output: 'done' },
+            ],
+          },
+          { workerId: 'w1', queues: ['default'], tasks: ['t'], limit: 5, leaseMs: 1000 },
+        );
+        expect(out.results).toEqual([
+          { id: a!.id, applied: false, state: 'running' },
+          { id: b!.id, applied: true, state: 'succeeded' },
+        ]);
+        expect(out.jobs.map((j) => j.id)).toEqual([c!.id]);
+        expect((await store.getJob(a!.id))!.output).toBeNull();
+        const events = (await store.getJobEvents(a!.id)).map((e) => e.type);
+        expect(events).toContain('stale_completion');
+      });
+
       it('claims at most the limit, and never the same job twice', async () => {
         await store.insertJobs(Array.from({ length: 25 }, () => job()));
         const first = await claim(10);

@@ -20,7 +20,13 @@ function region(file: string, name: string | undefined): string {
 }
 
 describe('examples in the docs', () => {
-  for (const doc of ['README.md', 'docs/guide.md', 'docs/many-machines.md', 'docs/flows.md']) {
+  for (const doc of [
+    'README.md',
+    'docs/guide.md',
+    'docs/many-machines.md',
+    'docs/flows.md',
+    'docs/schedules.md',
+  ]) {
     it(`${doc} shows each example exactly as it is in examples/`, () => {
       const blocks = [
         ...read(doc).matchAll(/<!-- example: ([\w./-]+?)(?:#([\w-]+))? -->\s*```ts\n([\s\S]*?)```/g),
@@ -52,6 +58,13 @@ describe('examples in the docs', () => {
     const child = spawnFixture('../../examples/vm-flow.ts', [join(dir, 'vm-flow.db')]);
     await child.waitFor(/^failed bootVm the image does not boot$/);
     await child.waitFor(/^delete network net-10\.0\.1\.0\/24$/);
+    expect(await child.exited).toBe(0);
+  });
+
+  it('examples/schedules.ts runs: a dataset-triggered run and a backfill', async () => {
+    const child = spawnFixture('../../examples/schedules.ts', [join(dir, 'schedules.db')]);
+    await child.waitFor(/^partition 2026-11-22 \{ date: '2026-11-22', rows: 42 \}$/);
+    await child.waitFor(/^backfill finished 3 of 3$/);
     expect(await child.exited).toBe(0);
   });
 

@@ -13,7 +13,7 @@ describe('sqlite shared by processes', () => {
     await Promise.all(children.map((c) => c.waitFor(/^opened$/)));
     expect(await Promise.all(children.map((c) => c.exited))).toEqual([0, 0, 0, 0, 0, 0]);
     const db = new Database(path, { readonly: true });
-    expect(db.prepare('SELECT version FROM stint_migrations').pluck().all()).toEqual([1, 2]);
+    expect(db.prepare('SELECT version FROM stint_migrations').pluck().all()).toEqual([1, 2, 3]);
     expect(db.prepare('SELECT count(*) FROM jobs').pluck().get()).toBe(6);
     db.close();
   });

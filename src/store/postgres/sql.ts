@@ -59,6 +59,36 @@ export function pgStatements(schema: string) {
         ORDER BY c.priority DESC, c.run_at, c.id LIMIT $6))
       RETURNING ${CLAIMED_COLUMNS}`,
 
+    /**
+     * ($1 now, worker_id, lease_ms, queues[], tasks[], limit, ids[], attempts[], outputs json[], channel)
+     * -> one row per claimed job (claim columns null when none), each carrying the ids of the
+     * successes applied. A worker's hot path in one autocommit statement: plain successes (no flow,
+     * logs or progress) are written, NOTIFYed as `f:<ids>` (`x:` when too long for a payload), and
+     * the next jobs claimed. The two updates touch disjoint rows (running ones, pending ones).
+     */
+    succeedAndClaim: `WITH done AS (
+        UPDATE ${s}.jobs j SET state = 'succeeded', output = c.output, finished_at = ${NOW}, lease_expires_at = NULL
+        FROM unnest($7::bigint[], $8::int[], $9::json[]) AS c(id, attempt, output)
+        WHERE j.id = c.id AND j.attempt = c.attempt AND j.state = 'running'
+        RETURNING j.id),
+      listed AS (SELECT array_agg(id) AS ids, string_agg(id::text, ',') AS text FROM done),
+      noted AS (
+        SELECT pg_notify($10, CASE WHEN length(text) > 7900 THEN 'x:' ELSE 'f:' || text END) FROM listed
+        WHERE text IS NOT NULL),
+      claimed AS (
+        UPDATE ${s}.jobs j SET state = 'running', attempt = j.attempt + 1, worker_id = $2, started_at = ${NOW},
+          lease_expires_at = ${NOW} + $3::bigint, progress_done = NULL, progress_total = NULL
+        WHERE j.id = ANY(ARRAY(
+          SELECT c.id FROM unnest($4::text[]) AS q(name) CROSS JOIN LATERAL (
+            SELECT id, priority, run_at FROM ${s}.jobs
+            WHERE state = 'pending' AND queue = q.name AND run_at <= ${NOW} AND task = ANY($5::text[])
+            ORDER BY priority DESC, run_at, id LIMIT $6
+            FOR UPDATE SKIP LOCKED) c
+          ORDER BY c.priority DESC, c.run_at, c.id LIMIT $6))
+        RETURNING ${CLAIMED_COLUMNS})
+      SELECT l.ids AS done_ids, (SELECT count(*) FROM noted)::int AS noted, j.*
+      FROM listed l LEFT JOIN claimed j ON true`,
+
     /** ($1 now, ids[], attempts[], outputs json[]) -> ids applied */
     succeedBatch: `UPDATE ${s}.jobs j SET state = 'succeeded', output = c.output, finished_at = ${NOW}, lease_expires_at = NULL
       FROM unnest($2::bigint[], $3::int[], $4::json[]) AS c(id, attempt, output)

@@ -18,6 +18,7 @@ import { createSqliteFlows } from './flows.js';
 import { migrate } from './migrate.js';
 import { createSubscriptions, publish } from './notify.js';
 import { getJob, getJobEvents, getJobLogs, listJobs } from './read.js';
+import { createScheduleMethods } from './schedule-methods.js';
 import { prepareStatements } from './statements.js';
 import {
   claimJobs,
@@ -88,6 +89,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     flushFlowJobs: () => flows.flushJobEvents(),
   };
   const flows = createSqliteFlows(db, ctx);
+  const schedules = createScheduleMethods(db, ctx, flows, write, read);
 
   const subscriptions = createSubscriptions(
     channel,
@@ -198,6 +200,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
           t.revertible ? 1 : 0,
         );
     }),
+    ...schedules,
     insertFlow: write((flow) => flows.insertFlow(flow)),
     getFlow: read((id: string) => flows.getFlow(id)),
     getFlowState: read((id: string) => flows.getFlowState(id)),

@@ -1,0 +1,20 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { RouteDeps } from '../deps.js';
+import { backfillRoutes } from './backfills.js';
+import { datasetRoutes } from './datasets.js';
+import { flowRoutes } from './flows.js';
+import { jobRoutes } from './jobs.js';
+import { scheduleRoutes } from './schedules.js';
+import { streamRoutes } from './streams.js';
+
+/** Every route under /api/v1; each module is one resource. */
+export function apiRoutes(deps: RouteDeps): FastifyPluginAsyncZod {
+  return async (app) => {
+    await app.register(jobRoutes(deps));
+    await app.register(flowRoutes(deps));
+    await app.register(scheduleRoutes(deps));
+    await app.register(backfillRoutes(deps));
+    await app.register(datasetRoutes(deps));
+    await app.register(streamRoutes(deps));
+  };
+}
