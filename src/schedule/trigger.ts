@@ -98,7 +98,10 @@ function cronOf(expression: string, timezone: string, path = 'trigger.cron'): Cr
   }
   try {
     // croner's zone path costs ~10x its fixed-offset path: UTC is an offset of 0.
-    cron = new Cron(expression, timezone === 'UTC' ? { utcOffset: 0, paused: true } : { timezone, paused: true });
+    cron = new Cron(
+      expression,
+      timezone === 'UTC' ? { utcOffset: 0, paused: true } : { timezone, paused: true },
+    );
   } catch (err) {
     fail(
       path,

@@ -337,3 +337,29 @@ export type StoreNotification =
   | { type: 'changed' };
 
 export type StoreListener = (notification: StoreNotification) => void;
+
+/** The Store methods of schedules, datasets and backfills (each store implements them in its own module). */
+export type ScheduleMethods = Pick<
+  Store,
+  | 'insertSchedule'
+  | 'updateSchedule'
+  | 'deleteSchedule'
+  | 'getSchedule'
+  | 'getScheduleById'
+  | 'listSchedules'
+  | 'getScheduleEvents'
+  | 'dueSchedules'
+  | 'nextScheduleWake'
+  | 'fireSchedules'
+  | 'listScheduleRuns'
+  | 'activeScheduleRuns'
+  | 'markPartition'
+  | 'listDatasets'
+  | 'listPartitions'
+  | 'readyPartitions'
+  | 'completePartitions'
+  | 'insertBackfill'
+  | 'getBackfill'
+  | 'listBackfills'
+  | 'updateBackfill'
+>;

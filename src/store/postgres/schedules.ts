@@ -16,7 +16,7 @@ import {
   toScheduleRecord,
   watchedDatasets,
 } from '../schedule-rows.js';
-import type { Store } from '../types.js';
+import type { ScheduleMethods } from '../types.js';
 import type { Db, Queryable } from './db.js';
 import { getBackfill, insertBackfill, listBackfills, updateBackfill } from './schedule-backfills.js';
 import {
@@ -38,31 +38,6 @@ export interface PgRunners {
   transaction: <R>(fn: (ctx: TxContext) => Promise<R>) => Promise<R>;
   read: <R>(fn: (on: Queryable) => Promise<R>) => Promise<R>;
 }
-
-export type ScheduleMethods = Pick<
-  Store,
-  | 'insertSchedule'
-  | 'updateSchedule'
-  | 'deleteSchedule'
-  | 'getSchedule'
-  | 'getScheduleById'
-  | 'listSchedules'
-  | 'getScheduleEvents'
-  | 'dueSchedules'
-  | 'nextScheduleWake'
-  | 'fireSchedules'
-  | 'listScheduleRuns'
-  | 'activeScheduleRuns'
-  | 'markPartition'
-  | 'listDatasets'
-  | 'listPartitions'
-  | 'readyPartitions'
-  | 'completePartitions'
-  | 'insertBackfill'
-  | 'getBackfill'
-  | 'listBackfills'
-  | 'updateBackfill'
->;
 
 /** The schedule side of the PostgreSQL store: every method one transaction (or one read). */
 export function pgScheduleMethods({ db, transaction, read }: PgRunners): ScheduleMethods {

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { Store } from '../types.js';
+import type { ScheduleMethods } from '../types.js';
 import { createSqliteBackfills } from './backfills.js';
 import { createSqliteDatasets } from './datasets.js';
 import type { SqliteFlows } from './flows.js';
@@ -7,31 +7,6 @@ import { createSqliteSchedules } from './schedules.js';
 import type { WriteContext } from './write.js';
 
 type Wrap = <A extends unknown[], R>(fn: (...args: A) => R) => (...args: A) => Promise<R>;
-
-type ScheduleMethods = Pick<
-  Store,
-  | 'insertSchedule'
-  | 'updateSchedule'
-  | 'deleteSchedule'
-  | 'getSchedule'
-  | 'getScheduleById'
-  | 'listSchedules'
-  | 'getScheduleEvents'
-  | 'dueSchedules'
-  | 'nextScheduleWake'
-  | 'fireSchedules'
-  | 'listScheduleRuns'
-  | 'activeScheduleRuns'
-  | 'markPartition'
-  | 'listDatasets'
-  | 'listPartitions'
-  | 'readyPartitions'
-  | 'completePartitions'
-  | 'insertBackfill'
-  | 'getBackfill'
-  | 'listBackfills'
-  | 'updateBackfill'
->;
 
 /**
  * The store's schedule methods: each write is one immediate transaction (`write`), each read one
