@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { createClient } from '../../client/client.js';
 import type { SubmitFlowOptions } from '../../client/flows.js';
@@ -14,6 +13,7 @@ import {
 import { EXIT, type GlobalOptions, printJson, withStore } from '../context.js';
 import { bold, colourFlowState, dim, duration, errorText, logLine, relativeTime, table } from '../format.js';
 import { loadTasks } from '../load-tasks.js';
+import { readTextFlag } from '../parse.js';
 
 type Globals = () => GlobalOptions;
 
@@ -52,7 +52,7 @@ export function flowsCommands(program: Command, globals: Globals): void {
       const g = globals();
       const spec = parseJson(
         file === '-' ? 'the spec on stdin' : file,
-        await readText('spec', file),
+        await readTextFlag('spec', file),
       ) as FlowSpec;
       const options = await submitOptions(flags);
       const tasks = flags.tasks ? await loadTasks([flags.tasks]) : [];
@@ -191,26 +191,6 @@ export function flowsCommands(program: Command, globals: Globals): void {
     });
 }
 
-/** A file's text, or stdin's for `-`; a missing file is a usage error naming `flag`. */
-async function readText(flag: string, file: string): Promise<string> {
-  if (file === '-') {
-    const chunks: Buffer[] = [];
-    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks).toString('utf8');
-  }
-  try {
-    return await readFile(file, 'utf8');
-  } catch (err) {
-    throw new ValidationError(
-      `cannot read ${file}: ${(err as Error).message}`,
-      [{ path: flag, message: file }],
-      {
-        cause: err,
-      },
-    );
-  }
-}
-
 function parseJson(what: string, text: string): unknown {
   try {
     return JSON.parse(text);
@@ -234,7 +214,7 @@ async function submitOptions(flags: SubmitFlags): Promise<SubmitFlowOptions> {
     const fromFile =
       flags.storeFile === undefined
         ? {}
-        : jsonObject(flags.storeFile, await readText('--store-file', flags.storeFile));
+        : jsonObject(flags.storeFile, await readTextFlag('--store-file', flags.storeFile));
     const fromFlag = flags.store === undefined ? {} : jsonObject('--store', flags.store);
     options.store = { ...fromFile, ...fromFlag };
   }
