@@ -23,6 +23,17 @@ const CLAIMED_COLUMNS = `j.id, j.task, j.queue, j.input::text AS input, j.priori
 
 export function pgStatements(schema: string) {
   const s = quoteIdent(schema);
+  /** ($1 now, worker_id, lease_ms, queues[], tasks[], limit) -> claimed rows (also inside succeedAndClaim) */
+  const claimUpdate = `UPDATE ${s}.jobs j SET state = 'running', attempt = j.attempt + 1, worker_id = $2, started_at = ${NOW},
+        lease_expires_at = ${NOW} + $3::bigint, progress_done = NULL, progress_total = NULL
+      WHERE j.id = ANY(ARRAY(
+        SELECT c.id FROM unnest($4::text[]) AS q(name) CROSS JOIN LATERAL (
+          SELECT id, priority, run_at FROM ${s}.jobs
+          WHERE state = 'pending' AND queue = q.name AND run_at <= ${NOW} AND task = ANY($5::text[])
+          ORDER BY priority DESC, run_at, id LIMIT $6
+          FOR UPDATE SKIP LOCKED) c
+        ORDER BY c.priority DESC, c.run_at, c.id LIMIT $6))
+      RETURNING ${CLAIMED_COLUMNS}`;
   return {
     /** ($1 now, task, queue, input, priority, run_at|null, delay_ms, max_attempts, backoff_ms, factor, max_ms, jitter, timeout_ms, metadata, dedup_key) */
     insertJob: `INSERT INTO ${s}.jobs (task, queue, state, input, priority, run_at, created_at, max_attempts, backoff_ms,
@@ -48,16 +59,7 @@ export function pgStatements(schema: string) {
     setDedup: `UPDATE ${s}.dedup_keys SET job_id = $2, expires_at = $3 WHERE key = $1`,
 
     /** ($1 now, worker_id, lease_ms, queues[], tasks[], limit) -> claimed rows */
-    claim: `UPDATE ${s}.jobs j SET state = 'running', attempt = j.attempt + 1, worker_id = $2, started_at = ${NOW},
-        lease_expires_at = ${NOW} + $3::bigint, progress_done = NULL, progress_total = NULL
-      WHERE j.id = ANY(ARRAY(
-        SELECT c.id FROM unnest($4::text[]) AS q(name) CROSS JOIN LATERAL (
-          SELECT id, priority, run_at FROM ${s}.jobs
-          WHERE state = 'pending' AND queue = q.name AND run_at <= ${NOW} AND task = ANY($5::text[])
-          ORDER BY priority DESC, run_at, id LIMIT $6
-          FOR UPDATE SKIP LOCKED) c
-        ORDER BY c.priority DESC, c.run_at, c.id LIMIT $6))
-      RETURNING ${CLAIMED_COLUMNS}`,
+    claim: claimUpdate,
 
     /**
      * ($1 now, worker_id, lease_ms, queues[], tasks[], limit, ids[], attempts[], outputs json[], channel)
@@ -76,16 +78,7 @@ export function pgStatements(schema: string) {
         SELECT pg_notify($10, CASE WHEN length(text) > 7900 THEN 'x:' ELSE 'f:' || text END) FROM listed
         WHERE text IS NOT NULL),
       claimed AS (
-        UPDATE ${s}.jobs j SET state = 'running', attempt = j.attempt + 1, worker_id = $2, started_at = ${NOW},
-          lease_expires_at = ${NOW} + $3::bigint, progress_done = NULL, progress_total = NULL
-        WHERE j.id = ANY(ARRAY(
-          SELECT c.id FROM unnest($4::text[]) AS q(name) CROSS JOIN LATERAL (
-            SELECT id, priority, run_at FROM ${s}.jobs
-            WHERE state = 'pending' AND queue = q.name AND run_at <= ${NOW} AND task = ANY($5::text[])
-            ORDER BY priority DESC, run_at, id LIMIT $6
-            FOR UPDATE SKIP LOCKED) c
-          ORDER BY c.priority DESC, c.run_at, c.id LIMIT $6))
-        RETURNING ${CLAIMED_COLUMNS})
+        ${claimUpdate})
       SELECT l.ids AS done_ids, (SELECT count(*) FROM noted)::int AS noted, j.*
       FROM listed l LEFT JOIN claimed j ON true`,
 
