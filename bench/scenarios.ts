@@ -82,6 +82,17 @@ export const SCENARIOS: readonly ScenarioInfo[] = [
     runs: 1,
     limitMs: 120_000,
   },
+  {
+    name: 'sandbox',
+    title: '13. no-op jobs: inline vs process sandbox',
+    load: async () => (await import('./sandbox.js')).sandbox,
+    limitMs: 120_000,
+  },
+  {
+    name: 'placement',
+    title: '14. drain with resource matching off vs on',
+    load: async () => (await import('./placement.js')).placementSqlite,
+  },
 ];
 
 /** `npm run bench -- --store postgres`: stint, graphile-worker and pg-boss on PostgreSQL. */
@@ -146,6 +157,12 @@ export const PG_SCENARIOS: readonly ScenarioInfo[] = [
     load: async () => (await import('./schedules.js')).schedulesCronPostgres,
     runs: 1,
     limitMs: 150_000,
+  },
+  {
+    name: 'placement',
+    title: 'P11. drain with resource matching off vs on',
+    load: async () => (await import('./placement.js')).placementPostgres,
+    limitMs: 120_000,
   },
 ];
 

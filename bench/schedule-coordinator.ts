@@ -11,9 +11,10 @@
  * - RSS sampled every 100 ms (`process.memoryUsage().rss`): the peak from `go` to the stop, and
  *   the value just before `go` (store open, coordinator idle);
  * - the CPU time it used over the window;
- * - every store call timed (count and total ms per method), and per batch of `fireDueSchedules`:
- *   the `dueSchedules` call, the gap from its return to the `fireSchedules` call (planning and
- *   rendering, in src/schedule/*), and the `fireSchedules` call;
+ * - every store call timed (count and total ms per method); each `dueSchedules` read; each
+ *   `fireSchedules` call (a read is fired in calls of ~500 runs, two may be in flight) with its
+ *   runs and the gap before it (planning and rendering, in src/schedule/*); and the time spent
+ *   reading, planning and firing, overlaps counted once;
  * - per created run of the window, `fireSchedules` returned (committed) minus the fire time, as
  *   a histogram by ms: when the jobs became visible to workers.
  *
@@ -36,11 +37,21 @@ setTimeout(() => process.exit(3), LIFETIME_MS).unref();
 process.on('disconnect', () => process.exit(0));
 const send = (message: unknown) => process.send?.(message);
 
-interface Batch {
-  /** Schedules read by `dueSchedules`. */
+/** One `dueSchedules` call. */
+interface DueRead {
+  /** Schedules read. */
   due: number;
   dueMs: number;
-  /** From `dueSchedules` returning to `fireSchedules` being called: plan + render. */
+}
+
+/** One `fireSchedules` call (up to two are in flight at once; a read is fired in calls of ~500 runs). */
+interface FireCall {
+  /** Runs in the call. */
+  runs: number;
+  /**
+   * Plan + render: from the coordinator's last step before this call (the read returning, the
+   * previous call being made, or a call returning) to this call.
+   */
   planMs: number;
   fireMs: number;
   created: number;
@@ -86,13 +97,17 @@ async function main(): Promise<void> {
   });
 
   const calls = new Map<string, { n: number; ms: number }>();
-  const batches: Batch[] = [];
+  const reads: DueRead[] = [];
+  const fireCalls: FireCall[] = [];
+  /** When the firing loop last did something the next call waits behind (performance.now()). */
+  let lastStep = 0;
+  /** Time spent in reads, planning and calls, overlaps counted once (ms). */
+  const busy: [number, number][] = [];
   /** Committed (fireSchedules returned) minus fire time, ms -> runs. */
   const commitLag = new Map<number, number>();
   let createdInWindow = 0;
   /** Every run created while measuring, window or not (CPU per run). */
   let createdAll = 0;
-  let pending: { due: number; dueMs: number; returnedAt: number } | null = null;
 
   const note = (name: string, ms: number) => {
     const c = calls.get(name);
@@ -102,7 +117,7 @@ async function main(): Promise<void> {
     } else calls.set(name, { n: 1, ms });
   };
 
-  // Every store method timed; the two the firing loop is made of also per batch.
+  // Every store method timed; the two the firing loop is made of also per call.
   const store = new Proxy(raw, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver) as unknown;
@@ -110,15 +125,26 @@ async function main(): Promise<void> {
       const fn = value as (...args: unknown[]) => unknown;
       return (...args: unknown[]) => {
         const t = performance.now();
+        const planStart = lastStep;
+        if (prop === 'fireSchedules') lastStep = t;
         const out = fn.apply(target, args);
         if (!(out instanceof Promise)) return out;
         return out.then((result: unknown) => {
           const end = performance.now();
           note(prop, end - t);
           if (measuring && prop === 'dueSchedules') {
-            pending = { due: (result as unknown[]).length, dueMs: end - t, returnedAt: end };
+            reads.push({ due: (result as unknown[]).length, dueMs: end - t });
+            busy.push([t, end]);
+            lastStep = end;
           } else if (measuring && prop === 'fireSchedules') {
-            onFired(args[0] as ScheduleFire[], result as Awaited<ReturnType<Store['fireSchedules']>>, t, end);
+            onFired(
+              args[0] as ScheduleFire[],
+              result as Awaited<ReturnType<Store['fireSchedules']>>,
+              planStart,
+              t,
+              end,
+            );
+            lastStep = Math.max(lastStep, end);
           }
           return result;
         });
@@ -129,6 +155,7 @@ async function main(): Promise<void> {
   function onFired(
     fires: ScheduleFire[],
     results: Awaited<ReturnType<Store['fireSchedules']>>,
+    planStart: number,
     calledAt: number,
     end: number,
   ): void {
@@ -147,18 +174,23 @@ async function main(): Promise<void> {
       }
     }
     createdAll += created;
-    // A backfill's fire (none here) would have no dueSchedules before it.
-    if (pending && fires.length === pending.due) {
-      batches.push({
-        due: pending.due,
-        dueMs: pending.dueMs,
-        planMs: calledAt - pending.returnedAt,
-        fireMs: end - calledAt,
-        created,
-      });
-    }
-    pending = null;
+    const runs = fires.reduce((n, f) => n + f.runs.length, 0);
+    const planMs = planStart > 0 ? Math.max(0, calledAt - planStart) : 0;
+    fireCalls.push({ runs, planMs, fireMs: end - calledAt, created });
+    busy.push([calledAt - planMs, end]);
   }
+
+  /** Length of the union of the busy intervals. */
+  const busyMs = () => {
+    let total = 0;
+    let reach = Number.NEGATIVE_INFINITY;
+    for (const [a, b] of busy.sort((x, y) => x[0] - y[0])) {
+      if (b <= reach) continue;
+      total += b - Math.max(a, reach);
+      reach = b;
+    }
+    return total;
+  };
 
   let errors = 0;
   const report = (level: string) => (obj: unknown, msg?: string) => {
@@ -212,7 +244,9 @@ async function main(): Promise<void> {
     createdAll,
     errors,
     calls: Object.fromEntries(calls),
-    batches,
+    reads,
+    fireCalls,
+    busyMs: busyMs(),
     commitLag: [...commitLag.entries()],
   });
   await coordinator.stop();

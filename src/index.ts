@@ -15,6 +15,8 @@ export {
   type ResultOptions,
 } from './client/client.js';
 export type { FlowHandle, SubmitFlowOptions } from './client/flows.js';
+export type { FollowLogsOptions } from './client/follow.js';
+export type { QueueApi, QueueSettingsInput } from './client/queues.js';
 export type {
   BackfillOptions,
   ScheduleApi,
@@ -38,6 +40,8 @@ export {
   LeaseLostError,
   NotFoundError,
   PermanentError,
+  QueueFullError,
+  SandboxError,
   SchemaTooNewError,
   type SerializedError,
   StintError,
@@ -56,7 +60,15 @@ export type {
   JobRecord,
   JobState,
   LogLevel,
+  LogStream,
+  SandboxOverride,
 } from './core/job.js';
+export type {
+  ConcurrencyLimit,
+  LabelRequirements,
+  Placement,
+  Resources,
+} from './core/placement.js';
 export type { RetryOptions, RetryPolicy } from './core/retry.js';
 export {
   createFlow,
@@ -99,7 +111,16 @@ export type {
 export { DEFAULT_DATABASE, openStore } from './store/open.js';
 export { createPostgresStore, type PostgresStoreOptions } from './store/postgres/store.js';
 export { createSqliteStore, type SqliteStoreOptions } from './store/sqlite/store.js';
-export type { JobFilter, JobPage, Store } from './store/types.js';
+export type {
+  JobFilter,
+  JobPage,
+  QueueSettings,
+  QueueStats,
+  ShedPolicy,
+  Store,
+  WorkerRecord,
+  WorkerRecordState,
+} from './store/types.js';
 export type { FlowContext, JobLogger, TaskContext } from './task/context.js';
 export {
   defineTask,
@@ -108,5 +129,13 @@ export {
   type TaskInput,
   type TaskOutput,
 } from './task/define.js';
+export type { TaskConcurrency } from './task/placement.js';
+export type {
+  ProcessSandboxOptions,
+  SandboxKind,
+  SandboxOptions,
+  ShellSandboxOptions,
+} from './task/sandbox.js';
+export { defineShellTask, type ShellTaskDefinition } from './task/shell.js';
 export type { WorkerOptions } from './worker/options.js';
 export { createWorker, type Worker, type WorkerState } from './worker/worker.js';

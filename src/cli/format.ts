@@ -106,6 +106,23 @@ export function jobDetails(job: JobRecord, events: JobEvent[], logs: JobLogEntry
   if (job.runAt > job.createdAt)
     field('runs at', `${new Date(job.runAt).toISOString()}  ${dim(relativeTime(job.runAt))}`);
   if (job.workerId) field('worker', job.workerId);
+  if (job.placement?.resources)
+    field(
+      'resources',
+      Object.entries(job.placement.resources)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(','),
+    );
+  if (job.placement?.labels)
+    field(
+      'labels',
+      Object.entries(job.placement.labels)
+        .map(([k, v]) => (v === true ? k : `${k}=${v}`))
+        .join(','),
+    );
+  if (job.concurrency)
+    field('concurrency', `${job.concurrency.key} (at most ${job.concurrency.limit} at once)`);
+  if (job.unplaceable && job.state === 'pending') field('unplaceable', yellow(job.unplaceable));
   if (job.progress)
     field('progress', `${job.progress.done}${job.progress.total === null ? '' : ` / ${job.progress.total}`}`);
   if (job.metadata) field('metadata', JSON.stringify(job.metadata));
@@ -137,5 +154,6 @@ export function jobDetails(job: JobRecord, events: JobEvent[], logs: JobLogEntry
 export function logLine(l: JobLogEntry): string {
   const level = l.level === 'error' ? red(l.level) : l.level === 'warn' ? yellow(l.level) : dim(l.level);
   const fields = l.fields ? ` ${dim(JSON.stringify(l.fields))}` : '';
-  return `  ${dim(new Date(l.at).toISOString())} ${dim(`#${l.attempt}`)} ${level.padEnd(5)} ${l.message}${fields}`;
+  const stream = l.stream && l.stream !== 'log' ? `${dim(l.stream)} ` : '';
+  return `  ${dim(new Date(l.at).toISOString())} ${dim(`#${l.attempt}`)} ${level.padEnd(5)} ${stream}${l.message}${fields}`;
 }

@@ -1,38 +1,25 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { StintError, ValidationError } from '../core/errors.js';
+import { stintVersion } from '../internal/version.js';
 import { backfillCommands } from './commands/backfill.js';
 import { datasetsCommands } from './commands/datasets.js';
 import { devCommand } from './commands/dev.js';
 import { flowsCommands } from './commands/flows.js';
 import { jobsCommands, logsCommand } from './commands/jobs.js';
 import { migrateCommand } from './commands/migrate.js';
+import { queuesCommands, workersCommands } from './commands/queues.js';
 import { schedulesCommands } from './commands/schedules.js';
 import { serverCommand } from './commands/server.js';
 import { submitCommand } from './commands/submit.js';
+import { tokensCommands } from './commands/tokens.js';
+import { usersCommands } from './commands/users.js';
 import { workerCommand } from './commands/worker.js';
 import { EXIT, type GlobalOptions } from './context.js';
-
-/** The package version, from the package.json above this file (src/ when run from source, dist/src/ when built). */
-function version(): string {
-  for (const up of ['../../package.json', '../../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as {
-        name?: string;
-        version: string;
-      };
-      if (pkg.name === 'stint') return pkg.version;
-    } catch {
-      // not at this level; try the next one up
-    }
-  }
-  return 'unknown';
-}
 
 export function buildProgram(): Command {
   const program = new Command('stint')
     .description('durable jobs and workflows for TypeScript')
-    .version(version())
+    .version(stintVersion())
     .option(
       '--database <url>',
       'SQLite file path, sqlite: URL or postgres:// URL (env STINT_DATABASE_URL; default .stint/stint.db)',
@@ -51,6 +38,10 @@ export function buildProgram(): Command {
   schedulesCommands(program, globals);
   backfillCommands(program, globals);
   datasetsCommands(program, globals);
+  queuesCommands(program, globals);
+  workersCommands(program, globals);
+  tokensCommands(program, globals);
+  usersCommands(program, globals);
   migrateCommand(program, globals);
   for (const cmd of program.commands) {
     cmd.exitOverride();

@@ -91,3 +91,26 @@ export function timeFlag(flag: string, text: string): string {
     usage(flag, `must be an ISO 8601 time such as 2026-11-22T02:00:00Z (got ${JSON.stringify(text)})`, text);
   return text;
 }
+
+/** `cpu=4,memoryMb=8000` -> `{ cpu: '4', memoryMb: '8000' }`; each entry must be key=value. */
+export function keyValueFlag(flag: string, text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of listFlag(flag, text)) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) usage(flag, `takes key=value pairs separated by commas, e.g. ${flag} a=1,b=2`, text);
+    out[item.slice(0, eq).trim()] = item.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+/** `cpu=4,gpu=1` -> `{ cpu: 4, gpu: 1 }`. */
+export function resourcesFlag(flag: string, text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(keyValueFlag(flag, text))) {
+    const n = Number(value);
+    if (value === '' || !Number.isFinite(n) || n < 0)
+      usage(flag, `${key} must be a number of at least 0 (got ${JSON.stringify(value)})`, text);
+    out[key] = n;
+  }
+  return out;
+}

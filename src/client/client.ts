@@ -18,8 +18,10 @@ import { openStore } from '../store/open.js';
 import type { JobFilter, JobPage, Store, TaskDefaults } from '../store/types.js';
 import { type Task, type TaskInput, type TaskOutput, toValidationError } from '../task/define.js';
 import { type FlowHandle, flowOutcome, type SubmitFlowOptions, toNewFlow, waitForFlow } from './flows.js';
+import { type FollowLogsOptions, followLogs } from './follow.js';
+import { createQueueApi, type QueueApi } from './queues.js';
 import { createScheduleApi, type ScheduleApi } from './schedules.js';
-import { type JobDefaults, type SubmitOptions, toNewJob } from './submit-options.js';
+import { concurrencyFor, type JobDefaults, type SubmitOptions, toNewJob } from './submit-options.js';
 
 /** How long a client trusts a task's registered defaults before reading them again. */
 const REGISTRY_TTL_MS = 10_000;
@@ -52,8 +54,8 @@ export interface JobHandle<Out = unknown> {
   cancel(reason?: string): Promise<JobRecord>;
 }
 
-/** Jobs, flows, and (from `ScheduleApi`) schedules, datasets and backfills. */
-export interface Client extends ScheduleApi {
+/** Jobs, flows, (from `ScheduleApi`) schedules, datasets and backfills, and (from `QueueApi`) queues and workers. */
+export interface Client extends ScheduleApi, QueueApi {
   readonly store: Store;
   submit<T extends Task>(
     task: T,
@@ -86,6 +88,11 @@ export interface Client extends ScheduleApi {
   list(filter?: JobFilter): Promise<JobPage>;
   events(id: string): Promise<JobEvent[]>;
   logs(id: string, options?: { afterId?: number; limit?: number }): Promise<JobLogEntry[]>;
+  /**
+   * A job's log lines as they are written (every stream: `log`, `stdout`, `stderr`), ending once
+   * the job has finished and its last lines are read: `for await (const line of client.followLogs(id))`.
+   */
+  followLogs(id: string, options?: FollowLogsOptions): AsyncIterable<JobLogEntry>;
   cancel(id: string, reason?: string): Promise<JobRecord>;
   /** Runs a failed or cancelled job again, with a fresh attempt budget. */
   retry(id: string): Promise<JobRecord>;
@@ -228,6 +235,7 @@ export function createClient(options: ClientOptions): Client {
 
   const client: Client = {
     ...createScheduleApi({ store, ensureOpen, resolveTask, stepTask }),
+    ...createQueueApi({ store, ensureOpen }),
     store,
     async submit(task: Task | string, input: unknown, opts?: SubmitOptions) {
       ensureOpen();
@@ -244,16 +252,19 @@ export function createClient(options: ClientOptions): Client {
         throw new ValidationError('inputs must be an array', [{ path: 'inputs', message: 'not an array' }]);
       const { name, def, defaults } = await resolveTask(task);
       const { tx, ...rest } = opts ?? {};
-      const template = toNewJob(name, defaults, null, rest);
+      const template = toNewJob(name, defaults, null, rest, true);
       if (template.dedup && inputs.length > 1) {
         throw new ValidationError('a dedupKey applies to one job; submit jobs with keys one by one', [
           { path: 'options.dedupKey', message: 'not allowed with several inputs' },
         ]);
       }
-      const jobs = inputs.map((input, i) => ({
-        ...template,
-        input: validate(name, def, input, `inputs.${i}`),
-      }));
+      const keyed = typeof defaults?.concurrency?.key === 'function' && rest.concurrency === undefined;
+      const jobs = inputs.map((input, i) => {
+        const parsed = validate(name, def, input, `inputs.${i}`);
+        return keyed
+          ? { ...template, input: parsed, concurrency: concurrencyFor(defaults, parsed, rest) }
+          : { ...template, input: parsed };
+      });
       const inserted = await store.insertJobs(jobs, tx === undefined ? undefined : { tx });
       return inserted.map((r) => handle(r.id, !r.created));
     },
@@ -275,6 +286,10 @@ export function createClient(options: ClientOptions): Client {
     logs: (id, opts) => {
       ensureOpen();
       return store.getJobLogs(id, opts);
+    },
+    followLogs: (id, opts) => {
+      ensureOpen();
+      return followLogs(store, clock, id, opts);
     },
     cancel: (id, reason = 'cancelled by request') => {
       ensureOpen();

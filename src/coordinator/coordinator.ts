@@ -43,6 +43,8 @@ const SWEEP_BATCH = 500;
 const decide: ExpireLeasesRequest['decide'] = (job) =>
   retryDelayAfterFailure(job.retry, job.attemptsUsed, false);
 const RETENTION_BATCH = 1000;
+/** How often the holder marks silent workers gone and checks that pending placed jobs can run somewhere. */
+const WORKER_SWEEP_MS = 2000;
 
 /**
  * The duties that must run once across all processes sharing a store: expiring leases and
@@ -60,6 +62,7 @@ export function createCoordinator(store: Store, options: CoordinatorOptions = {}
 
   let currentTerm: number | null = null;
   let nextRetentionAt = 0;
+  let nextWorkerSweepAt = 0;
   const schedules = options.schedules ?? true;
   /** When the next schedule is due, by the store's clock, or null when none is. */
   let nextWake: number | null = null;
@@ -90,6 +93,17 @@ export function createCoordinator(store: Store, options: CoordinatorOptions = {}
       if (expired < SWEEP_BATCH) break;
     }
     const now = clock.now();
+    if (now >= nextWorkerSweepAt) {
+      nextWorkerSweepAt = now + WORKER_SWEEP_MS;
+      const swept = await store.sweepWorkers({ forgetMs: retentionMs });
+      if (swept.gone > 0)
+        logger.warn({ gone: swept.gone }, 'stint: workers stopped heartbeating and are marked gone');
+      if (swept.unplaceable > 0)
+        logger.warn(
+          { jobs: swept.unplaceable },
+          'stint: pending jobs no live worker of their queue can run (see their `unplaceable`)',
+        );
+    }
     if (now >= nextRetentionAt) {
       nextRetentionAt = now + retentionEveryMs;
       for (;;) {

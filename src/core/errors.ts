@@ -22,7 +22,9 @@ export type ErrorCode =
   | 'SCHEMA_TOO_NEW'
   | 'STORE'
   | 'CLOSED'
-  | 'WORKER_SHUTDOWN';
+  | 'WORKER_SHUTDOWN'
+  | 'QUEUE_FULL'
+  | 'SANDBOX_FAILED';
 
 export class StintError extends Error {
   readonly code: ErrorCode;
@@ -105,6 +107,21 @@ export class ConflictError extends StintError {
   }
 }
 
+/** A queue at its `maxPending` limit refused a job (policy `reject`, or the job ranks too low to shed another). */
+export class QueueFullError extends StintError {
+  readonly queue: string;
+  readonly maxPending: number;
+  constructor(queue: string, maxPending: number, message?: string) {
+    super(
+      'QUEUE_FULL',
+      message ??
+        `queue ${queue} is full (${maxPending} pending jobs): submit later, raise its limit with \`stint queues set ${queue} --max-pending N\`, or shed with --shed drop_lowest_priority`,
+    );
+    this.queue = queue;
+    this.maxPending = maxPending;
+  }
+}
+
 /**
  * Throw from a handler to fail the job at once, without further retries.
  * Any error with `retryable === false` is treated the same way.
@@ -170,6 +187,24 @@ export class FlowFailedError extends StintError {
 export class WaitTimeoutError extends StintError {
   constructor(message: string) {
     super('WAIT_TIMEOUT', message);
+  }
+}
+
+/**
+ * A process or shell sandbox ended badly: a non-zero exit code, a signal, a child that died (a
+ * crash, `process.exit`, out of memory) or could not start. `output` holds its last stderr lines.
+ */
+export class SandboxError extends StintError {
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  constructor(
+    message: string,
+    details: { exitCode?: number | null; signal?: string | null } = {},
+    options?: { cause?: unknown },
+  ) {
+    super('SANDBOX_FAILED', message, options);
+    this.exitCode = details.exitCode ?? null;
+    this.signal = details.signal ?? null;
   }
 }
 

@@ -1,4 +1,5 @@
 import type { SerializedError } from './errors.js';
+import type { ConcurrencyLimit, Placement } from './placement.js';
 import type { RetryPolicy } from './retry.js';
 
 /** A job's place in a flow: which step, and whether it runs the task or reverts it. */
@@ -95,9 +96,25 @@ export interface JobRecord {
   dedupKey: string | null;
   /** The flow step this job runs (or reverts), if any. */
   flow: JobFlowRef | null;
+  /** What the job needs of its worker, or null when any worker of its queue may run it. */
+  placement: Placement | null;
+  concurrency: ConcurrencyLimit | null;
+  /** Pending and no live worker of its queue could ever run it: why (cleared when one could). */
+  unplaceable: string | null;
+  /** The submission's change to the task's sandbox, or null. */
+  sandbox: SandboxOverride | null;
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** Where a log line came from: `ctx.log`, or the stdout / stderr of a process or shell sandbox. */
+export type LogStream = 'log' | 'stdout' | 'stderr';
+
+/** What a submission changes of its task's sandbox (stored with the job; see task/sandbox.ts). */
+export interface SandboxOverride {
+  kind?: 'inline' | 'process';
+  memoryMb?: number;
+}
 
 export interface JobLogEntry {
   id: number;
@@ -105,6 +122,7 @@ export interface JobLogEntry {
   attempt: number;
   at: number;
   level: LogLevel;
+  stream: LogStream;
   message: string;
   fields: Record<string, unknown> | null;
 }
@@ -124,4 +142,8 @@ export interface ClaimedJob {
   metadata: Record<string, unknown> | null;
   createdAt: number;
   flow: JobFlowRef | null;
+  /** What the job takes of the worker while it runs (the worker gives it back when the job ends). */
+  placement: Placement | null;
+  /** The submission's change to the task's sandbox, or null. */
+  sandbox: SandboxOverride | null;
 }

@@ -7,8 +7,19 @@ import { type FirePlan, type PlannedRun, planContinuous, planDatasetFire, planTi
 import { triggerTimezone } from './trigger.js';
 import type { NewScheduleRun, ScheduleFire, ScheduleRecord, ScheduleRun } from './types.js';
 
-/** Schedules read and fired per store round trip. */
-const BATCH = 500;
+/** Schedules read per `dueSchedules` call. */
+const BATCH = 1000;
+/**
+ * Runs per `fireSchedules` call, at most (a schedule's runs are never split; one far behind may go
+ * over). Bounds the memory of a round that catches up, when each schedule fires many times.
+ */
+const RUNS_PER_CALL = 500;
+/**
+ * `fireSchedules` calls in flight at once: while one commits, the next is planned and rendered
+ * (PostgreSQL: on another connection; SQLite answers at once, so it changes nothing there). The
+ * calls of one read fire distinct schedules; the next read waits for all of them.
+ */
+const IN_FLIGHT = 2;
 /** Rounds per call: a bound, so a schedule that stays due (a fence lost every time) cannot spin the loop. */
 const MAX_ROUNDS = 100;
 /** Ready partitions taken per dataset schedule per round. */
@@ -84,7 +95,8 @@ export interface FireRoundResult {
 
 /**
  * Fires every schedule due at the store's `now`: reads due schedules in batches, plans each
- * (plain functions in plan.ts) and writes the batch with one `fireSchedules` call. Run by the
+ * (plain functions in plan.ts) and writes them in `fireSchedules` calls of about RUNS_PER_CALL
+ * runs, two in flight, each one transaction. Run by the
  * coordinator holder only, but safe if two run it at once: each fire is fenced by the
  * schedule's version, and each run by its unique key.
  */
@@ -102,29 +114,86 @@ export async function fireDueSchedules(store: Store, now: number, logger: Logger
         else active.set(run.scheduleId, [run]);
       }
     }
-    const fires: ScheduleFire[] = [];
-    for (const schedule of due) {
-      const runs = active.get(schedule.id) ?? [];
-      const plan = await planFor(store, schedule, now, runs);
-      for (const run of plan.cancel)
-        await cancelRun(
-          store,
-          run,
-          `cancelled by schedule ${schedule.name}: a new run started (overlap policy cancel_previous)`,
-        );
-      fires.push(toFire(schedule, plan));
+    const calls = new Calls(store, result);
+    try {
+      await fireBatch(store, due, now, active, calls);
+    } catch (err) {
+      // Nothing left running behind the caller's back.
+      await calls.settle().catch(() => undefined);
+      throw err;
     }
-    const results = await store.fireSchedules(fires);
-    for (const r of results) {
-      if (!r.applied) result.stale += 1;
-      for (const run of r.runs) if (run.created) result.created += 1;
-    }
+    await calls.settle();
     if (result.stale > 0)
       logger.debug({ stale: result.stale }, 'stint: schedules changed while firing; looking again');
     if (due.length < BATCH) break;
     await yieldToEventLoop();
   }
   return result;
+}
+
+/** Plans and renders a read's schedules, firing them in calls of about RUNS_PER_CALL runs. */
+async function fireBatch(
+  store: Store,
+  due: readonly ScheduleRecord[],
+  now: number,
+  active: ReadonlyMap<string, ScheduleRun[]>,
+  calls: Calls,
+): Promise<void> {
+  let fires: ScheduleFire[] = [];
+  let runs = 0;
+  for (const schedule of due) {
+    const plan = await planFor(store, schedule, now, active.get(schedule.id) ?? []);
+    for (const run of plan.cancel)
+      await cancelRun(
+        store,
+        run,
+        `cancelled by schedule ${schedule.name}: a new run started (overlap policy cancel_previous)`,
+      );
+    fires.push(toFire(schedule, plan));
+    runs += plan.runs.length;
+    if (runs >= RUNS_PER_CALL) {
+      await calls.fire(fires);
+      fires = [];
+      runs = 0;
+    }
+  }
+  if (fires.length > 0) await calls.fire(fires);
+}
+
+/** `fireSchedules` calls of one read, up to IN_FLIGHT at once; `settle` waits for them all. */
+class Calls {
+  private readonly inFlight: Promise<void>[] = [];
+  private failure: { err: unknown } | null = null;
+
+  constructor(
+    private readonly store: Store,
+    private readonly result: FireRoundResult,
+  ) {}
+
+  /** Starts a call; returns once fewer than IN_FLIGHT are running. */
+  async fire(fires: ScheduleFire[]): Promise<void> {
+    this.inFlight.push(
+      this.store.fireSchedules(fires).then(
+        (results) => {
+          for (const r of results) {
+            if (!r.applied) this.result.stale += 1;
+            for (const run of r.runs) if (run.created) this.result.created += 1;
+          }
+        },
+        (err: unknown) => {
+          this.failure ??= { err };
+        },
+      ),
+    );
+    if (this.inFlight.length >= IN_FLIGHT) await this.inFlight.shift();
+    if (this.failure) await this.settle();
+  }
+
+  /** Waits for every call; throws the first failure. */
+  async settle(): Promise<void> {
+    await Promise.all(this.inFlight.splice(0));
+    if (this.failure) throw this.failure.err;
+  }
 }
 
 async function planFor(

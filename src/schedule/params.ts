@@ -39,12 +39,24 @@ export function formatDate(ms: number, timezone: string): string {
   return format.format(ms);
 }
 
+/** The last fire time formatted: a batch renders many runs of the same fire time. */
+let lastIso = { ms: Number.NaN, text: '' };
+let lastDate = { ms: Number.NaN, timezone: '', text: '' };
+
 function placeholderValue(name: Placeholder, params: RunParams): string {
   switch (name) {
     case 'fireTime':
-      return new Date(params.fireTime).toISOString();
+      if (lastIso.ms !== params.fireTime)
+        lastIso = { ms: params.fireTime, text: new Date(params.fireTime).toISOString() };
+      return lastIso.text;
     case 'date':
-      return formatDate(params.fireTime, params.timezone);
+      if (lastDate.ms !== params.fireTime || lastDate.timezone !== params.timezone)
+        lastDate = {
+          ms: params.fireTime,
+          timezone: params.timezone,
+          text: formatDate(params.fireTime, params.timezone),
+        };
+      return lastDate.text;
     case 'partition':
       return params.partition ?? '';
     case 'schedule':
@@ -76,17 +88,41 @@ export function placeholdersIn(template: unknown, path = 'input'): Set<Placehold
   return used;
 }
 
+/** A string with placeholders, split once: literal text and the placeholders between. */
+type Piece = { text: string } | { placeholder: Placeholder };
+const MAX_SPLIT = 10_000;
+const splitCache = new Map<string, Piece[]>();
+
+function split(value: string): Piece[] {
+  let pieces = splitCache.get(value);
+  if (pieces) return pieces;
+  pieces = [];
+  let at = 0;
+  for (const match of value.matchAll(PATTERN)) {
+    const name = match[1] as string;
+    // An unknown name stays as it is written (creating the schedule rejects them).
+    if (!(PLACEHOLDERS as readonly string[]).includes(name)) continue;
+    if (match.index > at) pieces.push({ text: value.slice(at, match.index) });
+    pieces.push({ placeholder: name as Placeholder });
+    at = match.index + match[0].length;
+  }
+  if (at < value.length) pieces.push({ text: value.slice(at) });
+  if (splitCache.size >= MAX_SPLIT) splitCache.clear();
+  splitCache.set(value, pieces);
+  return pieces;
+}
+
+function renderString(value: string, params: RunParams): string {
+  let out = '';
+  for (const piece of split(value))
+    out += 'text' in piece ? piece.text : placeholderValue(piece.placeholder, params);
+  return out;
+}
+
 /** A copy of `template` with every placeholder filled in (values without placeholders are shared, not copied). */
 export function renderParams<T>(template: T, params: RunParams): T {
   const render = (value: unknown): unknown => {
-    if (typeof value === 'string') {
-      if (!value.includes('{{')) return value;
-      return value.replace(PATTERN, (whole, name: string) =>
-        (PLACEHOLDERS as readonly string[]).includes(name)
-          ? placeholderValue(name as Placeholder, params)
-          : whole,
-      );
-    }
+    if (typeof value === 'string') return value.includes('{{') ? renderString(value, params) : value;
     if (Array.isArray(value)) return value.map(render);
     if (typeof value === 'object' && value !== null) {
       const out: Record<string, unknown> = {};

@@ -59,6 +59,19 @@ export const submitOptions = z.strictObject({
   dedupKey: z.string().min(1).max(500).optional(),
   dedupWindow: duration.optional(),
   metadata: metadata.optional(),
+  resources: z
+    .record(z.string(), z.number().min(0))
+    .optional()
+    .describe("what the job takes of its worker, e.g. { cpu: 2 }; replaces the task's"),
+  labels: z
+    .record(z.string(), z.union([z.string(), z.literal(true)]))
+    .optional()
+    .describe('labels the worker must have: a string must match, true asks only for the label'),
+  concurrency: z
+    .strictObject({ key: z.string().min(1).max(500), limit: z.number().int().min(1) })
+    .nullable()
+    .optional()
+    .describe('at most `limit` running jobs of `key` across the cluster'),
 });
 
 export type SubmitOptionsBody = z.infer<typeof submitOptions>;

@@ -5,13 +5,18 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import pino from 'pino';
 import { createClient } from '../client/client.js';
 import { trackResource } from '../internal/resources.js';
+import { type JobObserver, observeSubmissions } from '../metrics/observer.js';
+import { createMetrics, type Metrics } from '../metrics/registry.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/types.js';
 import { type AuthConfig, installAuth } from './auth.js';
+import { resolveAuth } from './auth-store.js';
 import type { RouteDeps } from './deps.js';
 import { HttpError, sendError } from './errors.js';
+import { authRoutes } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
 import { apiRoutes } from './routes/index.js';
+import { metricsRoute } from './routes/metrics.js';
 import { createSseHub } from './sse.js';
 
 /** Where the API lives; later versions get their own prefix beside it. */
@@ -26,7 +31,13 @@ export interface ServerOptions {
   port?: number;
   /** A pino logger, `true` for requests at info level, `false` for none. @default warnings and errors as JSON on stderr */
   logger?: FastifyBaseLogger | boolean;
+  /** `{ mode: 'on' }` for the store's API tokens and login sessions; see docs/http-api.md#auth. */
   auth: AuthConfig;
+  /**
+   * Prometheus `/metrics` (viewer role, or `token` as a bearer token that may read only the
+   * metrics); `false` for none. @default served
+   */
+  metrics?: false | { token?: string };
   /** Largest request body, in bytes (413 above it). @default 1 MiB */
   bodyLimit?: number;
 }
@@ -39,6 +50,8 @@ export interface Server {
   close(): Promise<void>;
   /** `http://host:port`; the real port once `listen()` has resolved. */
   readonly url: string;
+  /** Feeds this server's `/metrics`: give it to workers in the same process (`createWorker({ metrics })`). */
+  readonly metrics: JobObserver | null;
 }
 
 interface Resolved {
@@ -77,7 +90,9 @@ export function createServer(options: ServerOptions): Server {
   const o = resolve(options);
   const ownsStore = typeof options.store === 'string';
   const store = typeof options.store === 'string' ? openStore(options.store) : options.store;
-  const client = createClient({ store });
+  const metrics: Metrics | null = options.metrics === false ? null : createMetrics();
+  const client = createClient({ store: metrics ? observeSubmissions(store, metrics.observer) : store });
+  const auth = resolveAuth(options.auth, store);
   const sse = createSseHub();
   const closing = new AbortController();
   const deps: RouteDeps = { client, store, sse, closing: closing.signal };
@@ -116,19 +131,25 @@ export function createServer(options: ServerOptions): Server {
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer' },
+          session: { type: 'apiKey', in: 'cookie', name: 'stint_session' },
         },
       },
-      security: options.auth.mode === 'on' ? [{ bearer: [] }] : [],
+      security: options.auth.mode === 'on' ? [{ bearer: [] }, { session: [] }] : [],
     },
     transform: jsonSchemaTransform,
   });
   void app.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { validatorUrl: null } });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   void app.register(healthRoutes(store));
+  if (metrics) {
+    const token = options.metrics === false ? undefined : options.metrics?.token;
+    void app.register(metricsRoute(store, metrics, auth.authenticator, token));
+  }
   void app.register(
     async (api) => {
-      installAuth(api, options.auth);
+      installAuth(api, auth.authenticator);
       await api.register(apiRoutes(deps));
+      await api.register(authRoutes(store, auth));
     },
     { prefix: API_PREFIX },
   );
@@ -146,6 +167,7 @@ export function createServer(options: ServerOptions): Server {
     get url() {
       return listening ?? formatUrl(o.host, o.port);
     },
+    metrics: metrics?.observer ?? null,
     async listen() {
       await app.listen({ host: o.host, port: o.port });
       const address = app.server.address();

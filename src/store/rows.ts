@@ -8,7 +8,10 @@ import type {
   JobRecord,
   JobState,
   LogLevel,
+  LogStream,
+  SandboxOverride,
 } from '../core/job.js';
+import type { ConcurrencyLimit, Placement } from '../core/placement.js';
 import type { RetryPolicy } from '../core/retry.js';
 import type { FlowLogEntry } from '../flow/types.js';
 import type { TaskDefaults } from './types.js';
@@ -48,6 +51,12 @@ export interface JobRow {
   flow_id: number | string | null;
   flow_step: string | null;
   flow_role: 'run' | 'revert' | null;
+  placement: string | null;
+  concurrency_key: string | null;
+  concurrency_limit: number | null;
+  unplaceable: string | null;
+  /** Absent from reads that do not select it. */
+  sandbox?: string | null;
 }
 
 export type ClaimRow = Pick<
@@ -70,6 +79,8 @@ export type ClaimRow = Pick<
   | 'flow_id'
   | 'flow_step'
   | 'flow_role'
+  | 'placement'
+  | 'sandbox'
 >;
 
 export interface EventRow {
@@ -87,6 +98,8 @@ export interface LogRow {
   attempt: number;
   at: number;
   level: LogLevel;
+  /** Absent in rows read before migration 0004. */
+  stream?: LogStream;
   message: string;
   fields: string | null;
 }
@@ -117,6 +130,11 @@ export function toJobRecord(row: JobRow): JobRecord {
     metadata: parse(row.metadata) as Record<string, unknown> | null,
     dedupKey: row.dedup_key,
     flow: toFlowRef(row),
+    placement: parse(row.placement) as Placement | null,
+    concurrency:
+      row.concurrency_key === null ? null : { key: row.concurrency_key, limit: row.concurrency_limit ?? 1 },
+    unplaceable: row.unplaceable,
+    sandbox: row.sandbox ? (JSON.parse(row.sandbox) as SandboxOverride) : null,
   };
 }
 
@@ -138,6 +156,8 @@ export type TaskRow = RetryColumns & {
   priority: number;
   timeout_ms: number | null;
   revertible: number | boolean;
+  placement?: string | null;
+  concurrency?: string | null;
 };
 
 export function toTaskDefaults(row: TaskRow): TaskDefaults {
@@ -148,6 +168,8 @@ export function toTaskDefaults(row: TaskRow): TaskDefaults {
     retry: toRetryPolicy(row),
     timeoutMs: row.timeout_ms,
     revertible: row.revertible === 1 || row.revertible === true,
+    placement: parse(row.placement ?? null) as Placement | null,
+    concurrency: parse(row.concurrency ?? null) as ConcurrencyLimit | null,
   };
 }
 
@@ -180,6 +202,8 @@ export function toClaimedJob(row: ClaimRow): ClaimedJob {
     metadata: parse(row.metadata) as Record<string, unknown> | null,
     createdAt: row.created_at,
     flow: toFlowRef(row),
+    placement: parse(row.placement) as Placement | null,
+    sandbox: row.sandbox ? (JSON.parse(row.sandbox) as SandboxOverride) : null,
   };
 }
 
@@ -201,6 +225,7 @@ export function toLogEntry(row: LogRow): JobLogEntry {
     attempt: row.attempt,
     at: row.at,
     level: row.level,
+    stream: row.stream ?? 'log',
     message: row.message,
     fields: parse(row.fields) as Record<string, unknown> | null,
   };

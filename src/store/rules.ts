@@ -2,7 +2,7 @@ import { ConflictError, type SerializedError, ValidationError } from '../core/er
 import type { JobFlowRef } from '../core/job.js';
 import type { FlowJobOutcome } from '../flow/engine.js';
 import { toRowId } from './rows.js';
-import type { Completion, NewJob } from './types.js';
+import type { Completion, LogWrite, NewJob } from './types.js';
 
 /** Rules both stores apply the same way, kept in one place. */
 
@@ -16,6 +16,9 @@ export function sameTemplate(a: NewJob, b: NewJob): boolean {
     a.delayMs === b.delayMs &&
     a.timeoutMs === b.timeoutMs &&
     a.metadata === b.metadata &&
+    (a.placement ?? null) === (b.placement ?? null) &&
+    (a.concurrency ?? null) === (b.concurrency ?? null) &&
+    (a.sandbox ?? null) === (b.sandbox ?? null) &&
     (a.retry === b.retry || JSON.stringify(a.retry) === JSON.stringify(b.retry))
   );
 }
@@ -115,4 +118,44 @@ export function honourCancels(
         }
       : c,
   );
+}
+
+/** Log lines a job keeps over all its attempts; later ones are counted and dropped, with one marker line. */
+export const MAX_LOG_LINES_PER_JOB = 10_000;
+
+/**
+ * The lines of a batch to store, given how many lines each job had written before it (`before`):
+ * a job's lines past the cap are dropped, and the first one past it becomes a marker.
+ */
+export function capLogs(
+  logs: readonly LogWrite[],
+  before: ReadonlyMap<string, number>,
+  cap = MAX_LOG_LINES_PER_JOB,
+): LogWrite[] {
+  const seen = new Map(before);
+  const out: LogWrite[] = [];
+  for (const log of logs) {
+    const n = seen.get(log.jobId) ?? 0;
+    seen.set(log.jobId, n + 1);
+    if (n < cap) out.push(log);
+    else if (n === cap) {
+      out.push({
+        jobId: log.jobId,
+        attempt: log.attempt,
+        at: log.at,
+        level: 'warn',
+        stream: 'log',
+        message: `log truncated: more than ${cap} lines for this job; later lines are not stored`,
+        fields: null,
+      });
+    }
+  }
+  return out;
+}
+
+/** Lines per job in a batch, in first-seen order. */
+export function linesPerJob(logs: readonly LogWrite[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const log of logs) counts.set(log.jobId, (counts.get(log.jobId) ?? 0) + 1);
+  return counts;
 }

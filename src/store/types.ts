@@ -1,5 +1,6 @@
 import type { SerializedError } from '../core/errors.js';
-import type { ClaimedJob, JobEvent, JobLogEntry, JobRecord, JobState } from '../core/job.js';
+import type { ClaimedJob, JobEvent, JobLogEntry, JobRecord, JobState, SandboxOverride } from '../core/job.js';
+import type { ConcurrencyLimit, Placement, Resources, WorkerOffer } from '../core/placement.js';
 import type { RetryPolicy } from '../core/retry.js';
 import type {
   FlowFilter,
@@ -31,6 +32,7 @@ import type {
   ScheduleRun,
   ScheduleRunFilter,
 } from '../schedule/types.js';
+import type { AuthMethods, MetricsMethods } from './auth-types.js';
 
 /**
  * The store: the only layer that knows SQL. It speaks queue semantics; every method is one
@@ -39,7 +41,8 @@ import type {
  * Times: the store judges `runAt`, leases, dedup windows and retention by its own clock
  * (an injected `Clock` for SQLite; the database's clock, or an injected one in tests, for PostgreSQL).
  */
-export interface Store {
+export interface Store extends AuthMethods, MetricsMethods {
+  // Auth (tokens, users, sessions, login throttling) and the /metrics gauges: see auth-types.ts.
   readonly kind: 'sqlite' | 'postgres';
   /** Where it points, without credentials (for messages and `stint dev`). */
   readonly description: string;
@@ -188,6 +191,29 @@ export interface Store {
    */
   updateBackfill(id: string, patch: BackfillPatch): Promise<BackfillRecord>;
 
+  /** Announces a worker or renews its heartbeat (upsert by id): what it runs, has and uses. */
+  heartbeatWorker(worker: WorkerHeartbeat): Promise<void>;
+  /** A worker stopped cleanly: it stays listed as `stopped` until retention removes it. */
+  stopWorker(id: string): Promise<void>;
+  /** Workers, active first, then by id. */
+  listWorkers(filter?: { state?: WorkerRecordState }): Promise<WorkerRecord[]>;
+  /**
+   * Coordinator duty: marks `gone` the active workers that missed three heartbeats (their jobs'
+   * leases expire as usual), deletes stopped and gone workers last heard of `forgetMs` ago, and
+   * sets or clears `unplaceable` on pending placed jobs against the live workers.
+   */
+  sweepWorkers(request: { forgetMs: number }): Promise<{
+    gone: number;
+    unplaceable: number;
+    placeable: number;
+  }>;
+  /** Creates or changes a queue's settings (admission and rate limits). */
+  setQueue(name: string, settings: QueueSettingsPatch): Promise<QueueSettings>;
+  /** A queue's settings: the defaults (no limits) for a queue never set. */
+  getQueue(name: string): Promise<QueueSettings>;
+  /** Every queue with jobs or settings: depth per state and recent throughput. */
+  listQueues(): Promise<QueueStats[]>;
+
   /** Records the defaults of tasks a worker runs (the last registration of a name wins). */
   registerTasks(tasks: readonly TaskDefaults[]): Promise<void>;
   /** A registered task's defaults, or null when no worker has registered it. */
@@ -214,6 +240,10 @@ export interface TaskDefaults {
   timeoutMs: number | null;
   /** The task defines a `revert` (flows revert its completed steps on failure). */
   revertible: boolean;
+  /** What its jobs need of a worker, unless a submission says otherwise. */
+  placement?: Placement | null;
+  /** A fixed concurrency limit of its jobs (a task whose key depends on the input registers none). */
+  concurrency?: ConcurrencyLimit | null;
 }
 
 export interface NewJob {
@@ -228,6 +258,12 @@ export interface NewJob {
   timeoutMs: number | null;
   metadata: Record<string, unknown> | null;
   dedup: { key: string; windowMs: number | null } | null;
+  /** What the job needs of its worker (resources, labels); absent or null for any worker of its queue. */
+  placement?: Placement | null;
+  /** At most `limit` jobs of this key run at once across the cluster. */
+  concurrency?: ConcurrencyLimit | null;
+  /** The submission's change to the task's sandbox. */
+  sandbox?: SandboxOverride | null;
 }
 
 export interface InsertedJob {
@@ -242,6 +278,12 @@ export interface ClaimRequest {
   tasks: readonly string[];
   limit: number;
   leaseMs: number;
+  /**
+   * What the worker has left and its labels: placed jobs (with resources, labels or a concurrency
+   * key) are claimed only when they fit. Absent: nothing free and no labels (placed jobs that
+   * ask for neither, i.e. only a concurrency key, can still be claimed).
+   */
+  offer?: WorkerOffer;
 }
 
 /** What every completion names: the job, the attempt it fences on, and the job's flow step if any. */
@@ -270,8 +312,8 @@ export type Completion =
   /** Hands the job back without using up an attempt (worker shutting down). */
   | (CompletionBase & { outcome: 'released'; reason: string });
 
-/** A log line to store: a `JobLogEntry` before the store gives it an id. */
-export type LogWrite = Omit<JobLogEntry, 'id'>;
+/** A log line to store: a `JobLogEntry` before the store gives it an id (`stream` defaults to `log`). */
+export type LogWrite = Omit<JobLogEntry, 'id' | 'stream'> & { stream?: JobLogEntry['stream'] };
 
 export interface ProgressWrite {
   jobId: string;
@@ -327,6 +369,67 @@ export interface JobPage {
   jobs: JobRecord[];
   /** Pass back as `cursor` for the next page; null on the last page. */
   nextCursor: string | null;
+}
+
+export type WorkerRecordState = 'active' | 'stopped' | 'gone';
+
+/** What a worker says of itself at each heartbeat. */
+export interface WorkerHeartbeat {
+  id: string;
+  host: string;
+  pid: number;
+  /** stint's version. */
+  version: string;
+  queues: readonly string[];
+  tasks: readonly string[];
+  labels: Record<string, string>;
+  capacity: Resources;
+  inUse: Resources;
+  concurrency: number;
+  running: number;
+  /** How often it heartbeats: it is marked gone after missing three. */
+  heartbeatMs: number;
+}
+
+export interface WorkerRecord extends WorkerHeartbeat {
+  state: WorkerRecordState;
+  startedAt: number;
+  heartbeatAt: number;
+  stoppedAt: number | null;
+}
+
+export type ShedPolicy = 'reject' | 'drop_lowest_priority';
+
+export interface QueueSettings {
+  name: string;
+  /** Pending jobs the queue admits; null for no limit. */
+  maxPending: number | null;
+  /**
+   * At the limit, `reject` fails the submission with a `QueueFullError`; `drop_lowest_priority`
+   * cancels the lowest-priority pending job (reason `shed`) when the new one outranks it, and
+   * otherwise rejects the new one.
+   */
+  shedPolicy: ShedPolicy;
+  /** At most `limit` starts per `periodMs` across the cluster; null for no limit. */
+  rateLimit: { limit: number; periodMs: number } | null;
+}
+
+export type QueueSettingsPatch = Partial<Omit<QueueSettings, 'name'>>;
+
+export interface QueueStats {
+  name: string;
+  settings: QueueSettings;
+  pending: number;
+  /** Of `pending`, those due now (the rest wait for their `runAt`). */
+  due: number;
+  running: number;
+  succeeded: number;
+  failed: number;
+  cancelled: number;
+  /** Jobs of the queue finished in the last minute (succeeded + failed). */
+  finishedLastMinute: number;
+  /** Active workers subscribed to the queue. */
+  workers: number;
 }
 
 export type StoreNotification =

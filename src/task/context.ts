@@ -1,4 +1,4 @@
-import type { LogLevel } from '../core/job.js';
+import type { LogLevel, LogStream } from '../core/job.js';
 import type { StepAdder } from '../flow/builder.js';
 
 export interface JobLogger {
@@ -49,7 +49,13 @@ export interface FlowContext {
   output<T = unknown>(step: string): Promise<T>;
 }
 
-export type LogSink = (level: LogLevel, message: string, fields?: Record<string, unknown>) => void;
+/** Where a job's lines go; `stream` is `log` unless the line is a sandbox's stdout / stderr. */
+export type LogSink = (
+  level: LogLevel,
+  message: string,
+  fields?: Record<string, unknown>,
+  stream?: LogStream,
+) => void;
 
 export function createJobLogger(sink: LogSink): JobLogger {
   return {

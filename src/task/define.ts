@@ -1,10 +1,17 @@
 import type { z } from 'zod';
 import { type Duration, parseDuration } from '../core/duration.js';
 import { ValidationError } from '../core/errors.js';
+import type { Placement } from '../core/placement.js';
 import { type RetryOptions, type RetryPolicy, resolveRetry } from '../core/retry.js';
 import type { TaskContext } from './context.js';
+import {
+  type ResolvedTaskConcurrency,
+  resolveTaskPlacement,
+  type TaskPlacementOptions,
+} from './placement.js';
+import { type ResolvedSandbox, resolveSandbox, type SandboxOptions } from './sandbox.js';
 
-export interface TaskDefinition<S extends z.ZodType, O> {
+export interface TaskDefinition<S extends z.ZodType, O> extends TaskPlacementOptions<z.output<S>> {
   /** Unique name; letters, digits and `_ . : -`. */
   name: string;
   /** Validates input at submit; the handler receives the parsed value (defaults applied). */
@@ -25,6 +32,13 @@ export interface TaskDefinition<S extends z.ZodType, O> {
   queue?: string;
   /** Higher runs first. @default 0 */
   priority?: number;
+  /** Where its jobs run (see docs/sandboxes.md). @default 'inline' */
+  sandbox?: SandboxOptions;
+  /**
+   * The module that exports this task, for the `process` sandbox (the child imports it): pass
+   * `import.meta.url`. Needed when `sandbox` is `process`, or when submissions may ask for it.
+   */
+  module?: string;
 }
 
 /** A registered task. `In` is what callers submit, `Out` what `result()` returns. */
@@ -40,6 +54,12 @@ export interface Task<In = unknown, Out = unknown> {
   readonly timeoutMs: number | null;
   readonly queue: string;
   readonly priority: number;
+  /** What its jobs need of a worker (resources, labels), or null. */
+  readonly placement: Placement | null;
+  readonly concurrency: ResolvedTaskConcurrency | null;
+  readonly sandbox: ResolvedSandbox;
+  /** The module that exports the task (for the process sandbox), or null. */
+  readonly module: string | null;
   /** Type-level only: carries the input and output types to the client. */
   readonly __types?: { input: In; output: Out };
 }
@@ -76,6 +96,21 @@ export function defineTask<S extends z.ZodType, O>(
       { path: 'revert', message: 'not a function' },
     ]);
   }
+  const sandbox = resolveSandbox(definition.sandbox);
+  if (
+    definition.module !== undefined &&
+    (typeof definition.module !== 'string' || definition.module === '')
+  ) {
+    throw new ValidationError(`task ${definition.name}: module must be a file URL or path`, [
+      { path: 'module', message: 'not a string' },
+    ]);
+  }
+  if (sandbox.kind === 'process' && !definition.module) {
+    throw new ValidationError(
+      `task ${definition.name}: the process sandbox loads the task in a child process, so it needs \`module: import.meta.url\``,
+      [{ path: 'module', message: 'missing' }],
+    );
+  }
   if (typeof definition.run !== 'function') {
     throw new ValidationError(`task ${definition.name}: run must be a function`, [
       { path: 'run', message: 'missing' },
@@ -91,6 +126,9 @@ export function defineTask<S extends z.ZodType, O>(
     timeoutMs: definition.timeout === undefined ? null : parseDuration(definition.timeout, 'timeout'),
     queue: definition.queue ?? 'default',
     priority: definition.priority ?? 0,
+    ...resolveTaskPlacement(definition.name, definition as TaskPlacementOptions<never>),
+    sandbox,
+    module: definition.module ?? null,
   };
 }
 

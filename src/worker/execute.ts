@@ -19,6 +19,8 @@ import type { FlowRecord, NewStep } from '../flow/types.js';
 import type { Completion, Store } from '../store/types.js';
 import { createJobLogger, type FlowContext, type LogSink, type TaskContext } from '../task/context.js';
 import { type Task, toValidationError } from '../task/define.js';
+import { type ResolvedSandbox, sandboxForJob } from '../task/sandbox.js';
+import type { Sandboxes } from './sandbox/index.js';
 
 /** What running one attempt needs from its worker. */
 export interface ExecuteEnv {
@@ -31,6 +33,8 @@ export interface ExecuteEnv {
   store: Pick<Store, 'getFlow' | 'getFlowSteps'>;
   /** The worker's tasks, by name (steps added by name use them). */
   tasks: ReadonlyMap<string, Task>;
+  /** Where jobs whose sandbox is not `inline` run. */
+  sandboxes?: Sandboxes;
 }
 
 /** Ends an attempt from outside: timeout, cancel, lost lease, shutdown. */
@@ -114,7 +118,15 @@ export function execute(
     finish(failure(error, true));
     return { control, done };
   }
-  const flow = job.flow && !reverting ? createFlowContext(job.flow, env) : null;
+  let sandbox: ResolvedSandbox;
+  try {
+    sandbox = sandboxForJob(task.sandbox, job.sandbox ?? null);
+  } catch (err) {
+    finish(failure(err, true));
+    return { control, done };
+  }
+  // Steps can be added only from the worker's own process.
+  const flow = job.flow && !reverting && sandbox.kind === 'inline' ? createFlowContext(job.flow, env) : null;
 
   let log: TaskContext['log'] | null = null;
   const ctx: TaskContext = {
@@ -148,13 +160,28 @@ export function execute(
 
   Promise.resolve()
     .then(() => {
-      if (!reverting) return task.run(ctx, parsed.data as never);
-      const output = (job.input as { output?: unknown }).output ?? null;
-      if (!task.revert)
+      const output = reverting ? ((job.input as { output?: unknown }).output ?? null) : undefined;
+      if (reverting && !task.revert)
         throw new PermanentError(
           `task ${task.name} defines no revert in this worker, so ${where} cannot be reverted`,
         );
-      return task.revert(ctx, parsed.data as never, output as never);
+      if (sandbox.kind !== 'inline') {
+        if (!env.sandboxes)
+          throw new PermanentError(`no ${sandbox.kind} sandbox in this worker for ${where}`);
+        return env.sandboxes.run({
+          job,
+          task,
+          settings: sandbox,
+          role: reverting ? 'revert' : 'run',
+          input: parsed.data,
+          output,
+          log: (stream, level, message, fields) => env.log(level, message, fields ?? undefined, stream),
+          progress: env.progress,
+          signal: ctx.signal,
+        });
+      }
+      if (!reverting) return task.run(ctx, parsed.data as never);
+      return task.revert?.(ctx, parsed.data as never, output as never);
     })
     .then(
       async (output) => {

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname, totalmem } from 'node:os';
 import type { CoordinatorOptions } from '../coordinator/coordinator.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { type Duration, parseDuration } from '../core/duration.js';
 import { ValidationError } from '../core/errors.js';
+import { checkLabels, checkResources, type Resources } from '../core/placement.js';
 import { defaultLogger, type Logger } from '../internal/logger.js';
+import type { JobObserver } from '../metrics/observer.js';
 import type { Store } from '../store/types.js';
 import { checkName, type Task } from '../task/define.js';
 
@@ -41,16 +43,32 @@ export interface WorkerOptions {
    * @default true
    */
   coordinator?: boolean | CoordinatorOptions;
+  /**
+   * What this worker has to give its jobs: the sum of the `resources` of the jobs it runs stays
+   * within it. Any keys (`cpu`, `memoryMb`, `gpu`, `licenses`); a job asking for a key the
+   * worker lacks never runs here.
+   * @default { cpu: the machine's available parallelism, memoryMb: the machine's memory }
+   */
+  capacity?: Resources;
+  /**
+   * Labels jobs can require (`{ zone: 'eu-1', gpu: 'a100' }`).
+   * @default { os: process.platform, arch: process.arch, host: the host name }, which these extend
+   */
+  labels?: Record<string, string>;
   /** Lines kept per attempt of a job; later ones are counted and dropped. @default 1000 */
   maxLogLines?: number;
   /** How long log lines and progress wait before they are written. @default '100ms' */
   logFlushInterval?: Duration;
   clock?: Clock;
   logger?: Logger;
+  /** Hears about each attempt this worker starts and finishes (a server's `metrics`, for `/metrics`). */
+  metrics?: JobObserver;
 }
 
 export interface ResolvedWorkerOptions {
   tasks: ReadonlyMap<string, Task>;
+  capacity: Resources;
+  labels: Record<string, string>;
   queues: readonly string[];
   concurrency: number;
   id: string;
@@ -63,6 +81,7 @@ export interface ResolvedWorkerOptions {
   logFlushMs: number;
   clock: Clock;
   logger: Logger;
+  metrics: JobObserver | null;
 }
 
 export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOptions {
@@ -108,6 +127,16 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
   const logger = options.logger ?? defaultLogger();
   return {
     tasks,
+    capacity:
+      options.capacity === undefined
+        ? { cpu: availableParallelism(), memoryMb: Math.floor(totalmem() / 1024 / 1024) }
+        : checkResources(options.capacity, 'capacity'),
+    labels: {
+      os: process.platform,
+      arch: process.arch,
+      host: hostname(),
+      ...(options.labels === undefined ? {} : checkLabels(options.labels, 'labels')),
+    },
     queues,
     concurrency,
     id: options.id ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
@@ -120,5 +149,6 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     logFlushMs: parseDuration(options.logFlushInterval ?? '100ms', 'logFlushInterval'),
     clock,
     logger,
+    metrics: options.metrics ?? null,
   };
 }

@@ -1,13 +1,19 @@
+import { hostname } from 'node:os';
 import { type Coordinator, createCoordinator } from '../coordinator/coordinator.js';
 import { type Duration, parseDuration } from '../core/duration.js';
 import { ClosedError, JobCancelledError, LeaseLostError, WorkerShutdownError } from '../core/errors.js';
-import type { ClaimedJob, LogLevel } from '../core/job.js';
+import type { ClaimedJob, LogLevel, LogStream } from '../core/job.js';
+import { addResources, type Resources } from '../core/placement.js';
 import { trackResource } from '../internal/resources.js';
+import { stintVersion } from '../internal/version.js';
+import { outcomeOf } from '../metrics/observer.js';
 import { openStore } from '../store/open.js';
 import type { Completion, CompletionResult, StoreNotification } from '../store/types.js';
+import { registrableConcurrency } from '../task/placement.js';
 import { type AttemptControl, execute } from './execute.js';
 import { resolveWorkerOptions, type WorkerOptions } from './options.js';
 import { createReporter } from './reporter.js';
+import { createSandboxes } from './sandbox/index.js';
 
 /**
  * A worker's life: `idle` (created) → `running` (claiming) → `draining` (no new claims, running
@@ -66,6 +72,31 @@ export function createWorker(options: WorkerOptions): Worker {
   const ready: ClaimedJob[] = [];
   /** A claim is in flight: completions wait for the next one instead of a transaction of their own. */
   let claimInFlight = false;
+  /**
+   * What the jobs this worker holds (running or claimed ahead) take of its capacity, by
+   * `<id>:<attempt>`: reserved when claimed, given back when the job leaves this worker.
+   */
+  const reserved = new Map<string, Resources>();
+  const inUse: Resources = {};
+  const reserve = (job: ClaimedJob) => {
+    const amounts = job.placement?.resources;
+    if (!amounts) return;
+    reserved.set(`${job.id}:${job.attempt}`, amounts);
+    addResources(inUse, amounts, 1);
+  };
+  const unreserve = (job: ClaimedJob) => {
+    const key = `${job.id}:${job.attempt}`;
+    const amounts = reserved.get(key);
+    if (!amounts) return;
+    reserved.delete(key);
+    addResources(inUse, amounts, -1);
+  };
+  /** What a claim may take: capacity minus what held jobs use, and this worker's labels. */
+  const offer = () => {
+    const free = { ...o.capacity };
+    addResources(free, inUse, -1);
+    return { free, labels: o.labels };
+  };
   /** Average run time of recent jobs (ms), or null before the first. */
   let averageRunMs: number | null = null;
   // SQLite has no round trips to hide.
@@ -79,6 +110,8 @@ export function createWorker(options: WorkerOptions): Worker {
   let unsubscribe: (() => void) | null = null;
   let untrack: (() => void) | null = null;
   const coordinator = o.coordinator ? createCoordinator(store, o.coordinator) : null;
+  /** Process and shell sandboxes (children are started when a job needs one). */
+  const sandboxes = createSandboxes(logger);
 
   // Wake-ups: set by notifications and freed slots; the claim loop waits on them.
   let wakeFlag = false;
@@ -142,7 +175,8 @@ export function createWorker(options: WorkerOptions): Worker {
     if (jobs.length === 0) return;
     const result = await store.extendLeases({ workerId: o.id, jobs, leaseMs: o.leaseMs });
     for (const id of result.lost) {
-      takeReady(id);
+      const dropped = takeReady(id);
+      if (dropped) unreserve(dropped);
       abortJob(
         id,
         new LeaseLostError(`job ${id}: this worker's lease expired and the job may be running elsewhere`),
@@ -151,6 +185,7 @@ export function createWorker(options: WorkerOptions): Worker {
     for (const id of result.cancelRequested) {
       const job = takeReady(id);
       if (job) {
+        unreserve(job);
         reporter.complete({
           id,
           attempt: job.attempt,
@@ -202,10 +237,16 @@ export function createWorker(options: WorkerOptions): Worker {
         reason: 'no handler',
       });
       executing--;
+      unreserve(job);
       return;
     }
     let logLines = 0;
-    const log = (level: LogLevel, message: string, fields?: Record<string, unknown>) => {
+    const log = (
+      level: LogLevel,
+      message: string,
+      fields?: Record<string, unknown>,
+      stream: LogStream = 'log',
+    ) => {
       logLines++;
       if (logLines > o.maxLogLines) {
         if (logLines === o.maxLogLines + 1) {
@@ -214,6 +255,7 @@ export function createWorker(options: WorkerOptions): Worker {
             attempt: job.attempt,
             at: clock.now(),
             level: 'warn',
+            stream: 'log',
             message: `log truncated: more than ${o.maxLogLines} lines in this attempt`,
             fields: null,
           });
@@ -225,6 +267,7 @@ export function createWorker(options: WorkerOptions): Worker {
         attempt: job.attempt,
         at: clock.now(),
         level,
+        stream,
         message: String(message),
         fields: fields ?? null,
       });
@@ -241,9 +284,11 @@ export function createWorker(options: WorkerOptions): Worker {
       },
       store,
       tasks: o.tasks,
+      sandboxes,
     });
     const entry: Active = { job, control, executing: true, startedAt: clock.now() };
     active.set(job.id, entry);
+    o.metrics?.started(job, entry.startedAt - job.createdAt);
     done.then(
       (completion) => finishJob(entry, completion),
       (err: unknown) => {
@@ -256,8 +301,10 @@ export function createWorker(options: WorkerOptions): Worker {
   function finishJob(entry: Active, completion: Completion | null): void {
     entry.executing = false;
     executing--;
+    unreserve(entry.job);
     const ranMs = clock.now() - entry.startedAt;
     averageRunMs = averageRunMs === null ? ranMs : averageRunMs * 0.8 + ranMs * 0.2;
+    if (completion) o.metrics?.finished(entry.job, outcomeOf(completion), ranMs);
     if (completion) reporter.complete(completion);
     else if (active.get(entry.job.id) === entry) active.delete(entry.job.id);
     startReady();
@@ -281,7 +328,14 @@ export function createWorker(options: WorkerOptions): Worker {
       if (limit > 0) {
         wakeFlag = false;
         let jobs: ClaimedJob[];
-        const request = { workerId: o.id, queues: o.queues, tasks: taskNames, limit, leaseMs: o.leaseMs };
+        const request = {
+          workerId: o.id,
+          queues: o.queues,
+          tasks: taskNames,
+          limit,
+          leaseMs: o.leaseMs,
+          offer: offer(),
+        };
         // Report what finished since the last claim in the same transaction as the next claim.
         const report = reporter.pendingCompletions() > 0 ? reporter.take() : null;
         claimInFlight = true;
@@ -310,6 +364,7 @@ export function createWorker(options: WorkerOptions): Worker {
           releaseAll(jobs);
           break;
         }
+        for (const job of jobs) reserve(job);
         ready.push(...jobs);
         startReady();
         if (jobs.length > 0) {
@@ -344,6 +399,7 @@ export function createWorker(options: WorkerOptions): Worker {
   /** Hands jobs this worker will not start back to the queue, without using up an attempt. */
   function releaseAll(jobs: readonly ClaimedJob[]): void {
     for (const job of jobs) {
+      unreserve(job);
       reporter.complete({
         id: job.id,
         attempt: job.attempt,
@@ -370,6 +426,32 @@ export function createWorker(options: WorkerOptions): Worker {
           'stint: renewing leases failed; retrying at the next heartbeat',
         );
       }
+      await announce();
+    }
+  }
+
+  /** Writes this worker's entry in the registry (what it runs, has and uses); errors are logged. */
+  async function announce(): Promise<void> {
+    try {
+      await store.heartbeatWorker({
+        id: o.id,
+        host: hostname(),
+        pid: process.pid,
+        version: stintVersion(),
+        queues: o.queues,
+        tasks: taskNames,
+        labels: o.labels,
+        capacity: o.capacity,
+        inUse: { ...inUse },
+        concurrency: o.concurrency,
+        running: executing,
+        heartbeatMs: o.heartbeatMs,
+      });
+    } catch (err) {
+      logger.error(
+        { err },
+        'stint: writing this worker to the registry failed; retrying at the next heartbeat',
+      );
     }
   }
 
@@ -405,12 +487,21 @@ export function createWorker(options: WorkerOptions): Worker {
       await yieldToEventLoop();
     }
     try {
+      await sandboxes
+        .close()
+        .catch((err: unknown) => logger.error({ err }, 'stint: stopping sandbox processes failed'));
       await reporter.close();
     } finally {
       stopHeartbeats.abort();
       await heartbeatDone;
       unsubscribe?.();
       await coordinator?.stop();
+      await store.stopWorker(o.id).catch((err: unknown) => {
+        logger.error(
+          { err },
+          'stint: marking this worker stopped in the registry failed (it will be marked gone)',
+        );
+      });
       state = 'stopped';
       untrack?.();
     }
@@ -437,9 +528,12 @@ export function createWorker(options: WorkerOptions): Worker {
             retry: t.retry,
             timeoutMs: t.timeoutMs,
             revertible: t.revert !== undefined,
+            placement: t.placement,
+            concurrency: registrableConcurrency(t.concurrency),
           })),
         );
         if (stopping) return; // stopped while registering
+        await announce();
         untrack = trackResource(`worker ${o.id}`);
         state = 'running';
         unsubscribe = store.subscribe(onNotification);

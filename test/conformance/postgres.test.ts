@@ -1,6 +1,7 @@
 import { createPostgresStore } from '../../src/store/postgres/store.js';
 import { freshSchema, PG_URL, pgAvailable } from '../pg.js';
 import { describeFlowConformance } from './flow-conformance.js';
+import { describePlacementConformance } from './placement-conformance.js';
 import { describeScheduleConformance } from './schedule-conformance.js';
 import { describeStoreConformance } from './store-conformance.js';
 
@@ -20,6 +21,16 @@ if (available) {
   });
   describeFlowConformance('postgres', async () => {
     const store = createPostgresStore({ connectionString: PG_URL, schema: freshSchema(), maxConnections: 6 });
+    await store.now();
+    return store;
+  });
+  describePlacementConformance('postgres', async (clock) => {
+    const store = createPostgresStore({
+      connectionString: PG_URL,
+      schema: freshSchema(),
+      clock,
+      maxConnections: 4,
+    });
     await store.now();
     return store;
   });

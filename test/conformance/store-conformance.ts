@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFakeClock, type FakeClock } from '../../src/core/clock.js';
 import { ConflictError, NotFoundError } from '../../src/core/errors.js';
 import { DEFAULT_RETRY } from '../../src/core/retry.js';
+import { MAX_LOG_LINES_PER_JOB } from '../../src/store/rules.js';
 import type { NewJob, Store, StoreNotification } from '../../src/store/types.js';
 
 /**
@@ -487,6 +488,48 @@ export function describeStoreConformance(
         expect((await store.getJob(id))!.progress).toEqual({ done: 3, total: 10 });
       });
 
+      it('keeps at most MAX_LOG_LINES_PER_JOB lines per job over all attempts, then one marker', async () => {
+        const id = await insert();
+        await claim();
+        const lines = (attempt: number, n: number, from: number) =>
+          Array.from({ length: n }, (_, i) => ({
+            jobId: id,
+            attempt,
+            at: clock.now(),
+            level: 'info' as const,
+            message: `line ${from + i}`,
+            fields: null,
+          }));
+        await store.completeJobs({ completions: [], logs: lines(1, MAX_LOG_LINES_PER_JOB - 2, 0) });
+        await store.completeJobs({
+          completions: [
+            {
+              id,
+              attempt: 1,
+              workerId: 'w1',
+              outcome: 'failed',
+              error: { name: 'E', message: 'x' },
+              retryDelayMs: 0,
+            },
+          ],
+          logs: lines(1, 1, MAX_LOG_LINES_PER_JOB - 2),
+        });
+        await claim();
+        await store.completeJobs({ completions: [], logs: lines(2, 5, MAX_LOG_LINES_PER_JOB - 1) });
+        await store.completeJobs({ completions: [], logs: lines(2, 3, MAX_LOG_LINES_PER_JOB + 4) });
+        let last = 0;
+        const all: { message: string; attempt: number }[] = [];
+        for (;;) {
+          const page = await store.getJobLogs(id, { afterId: last, limit: 1000 });
+          if (page.length === 0) break;
+          all.push(...page);
+          last = page.at(-1)!.id;
+        }
+        expect(all).toHaveLength(MAX_LOG_LINES_PER_JOB + 1);
+        expect(all.at(-2)).toMatchObject({ message: `line ${MAX_LOG_LINES_PER_JOB - 1}`, attempt: 2 });
+        expect(all.at(-1)!.message).toMatch(/^log truncated: more than 10000 lines for this job/);
+      }, 60_000);
+
       it('lists newest first with filters and a cursor', async () => {
         const ids: string[] = [];
         for (let i = 0; i < 7; i++)
@@ -554,6 +597,8 @@ export function describeStoreConformance(
           retry,
           timeoutMs: 5000,
           revertible: true,
+          placement: null,
+          concurrency: null,
         });
         await store.registerTasks([
           {
@@ -563,12 +608,16 @@ export function describeStoreConformance(
             retry: DEFAULT_RETRY,
             timeoutMs: null,
             revertible: false,
+            placement: { resources: { cpu: 2 }, labels: { gpu: true } },
+            concurrency: { key: 'smtp', limit: 3 },
           },
         ]);
         expect(await store.getTaskDefaults('email')).toMatchObject({
           queue: 'mail2',
           timeoutMs: null,
           revertible: false,
+          placement: { resources: { cpu: 2 }, labels: { gpu: true } },
+          concurrency: { key: 'smtp', limit: 3 },
         });
       });
     });

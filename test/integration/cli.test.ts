@@ -1,36 +1,15 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runCli } from '../cli-run.js';
 import { tempDir } from '../helpers.js';
-import { spawnFixture, TSX_LOADER } from '../processes.js';
+import { spawnFixture } from '../processes.js';
 
 const dir = tempDir();
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const cliFixture = join(root, 'test/fixtures/cli.ts');
 
-/** Runs `stint <args>` from source in `dir`; resolves with exit code and output. */
-function stint(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', TSX_LOADER, cliFixture, ...args], {
-      cwd: dir,
-      env: { ...process.env, NO_COLOR: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** Runs `stint <args>` from source in `dir`. */
+const stint = (args: string[], env: Record<string, string> = {}) => runCli(args, { cwd: dir, env });
 
 describe('stint CLI', () => {
   it('runs stint dev, and submits, waits, shows and lists against the same file from another process', async () => {

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { createSqliteStore } from '../../src/index.js';
+import { LATEST_VERSION } from '../../src/store/sqlite/migrate.js';
 import { tempDbPath, tempDir } from '../helpers.js';
 import { spawnFixture } from '../processes.js';
 
@@ -13,7 +14,9 @@ describe('sqlite shared by processes', () => {
     await Promise.all(children.map((c) => c.waitFor(/^opened$/)));
     expect(await Promise.all(children.map((c) => c.exited))).toEqual([0, 0, 0, 0, 0, 0]);
     const db = new Database(path, { readonly: true });
-    expect(db.prepare('SELECT version FROM stint_migrations').pluck().all()).toEqual([1, 2, 3]);
+    expect(db.prepare('SELECT version FROM stint_migrations').pluck().all()).toEqual(
+      Array.from({ length: LATEST_VERSION }, (_, i) => i + 1),
+    );
     expect(db.prepare('SELECT count(*) FROM jobs').pluck().get()).toBe(6);
     db.close();
   });
@@ -42,10 +45,17 @@ describe('sqlite shared by processes', () => {
       (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[])
         .map((r) => r.detail)
         .join(' | ');
-    const claim = plan(`SELECT id FROM jobs WHERE state = 'pending' AND queue = 'q' AND run_at <= 1
-      AND task IN (SELECT value FROM json_each('["t"]')) ORDER BY priority DESC, run_at, id LIMIT 10`);
+    const claim =
+      plan(`SELECT id FROM jobs WHERE state = 'pending' AND placement IS NULL AND concurrency_key IS NULL
+      AND queue = 'q' AND run_at <= 1 AND task IN (SELECT value FROM json_each('["t"]'))
+      ORDER BY priority DESC, run_at, id LIMIT 10`);
     expect(claim).toMatch(/USING (COVERING )?INDEX jobs_claim/);
     expect(claim).not.toMatch(/TEMP B-TREE FOR ORDER BY/);
+    const placed = plan(`SELECT id FROM jobs WHERE state = 'pending'
+      AND (placement IS NOT NULL OR concurrency_key IS NOT NULL) AND queue = 'q' AND run_at <= 1
+      AND task IN (SELECT value FROM json_each('["t"]')) ORDER BY priority DESC, run_at, id LIMIT 10`);
+    expect(placed).toMatch(/USING (COVERING )?INDEX jobs_placed/);
+    expect(placed).not.toMatch(/TEMP B-TREE FOR ORDER BY/);
     const sweep = plan(
       `SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at < 1 ORDER BY lease_expires_at LIMIT 10`,
     );

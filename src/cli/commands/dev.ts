@@ -19,16 +19,20 @@ export function devCommand(program: Command, globals: () => GlobalOptions): void
       const db = databaseUrl(g);
       // The HTTP API on loopback, auth off (startServer prints a loud warning saying so).
       const server = await startServer(db, { host: '127.0.0.1', port: parsePort(opts.port) });
-      const { worker, close } = await runWorker(g, tasks, opts).catch(async (err: unknown) => {
-        await server.close();
-        throw err;
-      });
+      // The worker feeds the server's /metrics (job counters and histograms of this process).
+      const { worker, close } = await runWorker(g, tasks, { ...opts, metrics: server.metrics }).catch(
+        async (err: unknown) => {
+          await server.close();
+          throw err;
+        },
+      );
       const cli = 'npx stint';
       console.log(`${bold('stint dev')} is running
   ${dim('database')}  ${db}
   ${dim('worker')}    ${worker.id}, concurrency ${opts.concurrency}
   ${dim('tasks')}     ${tasks.map((t) => t.name).join(', ')}
   ${dim('HTTP API')}  ${server.url}/api/v1 ${dim('(auth off; docs at')} ${server.url}/docs${dim(')')}
+  ${dim('metrics')}   ${server.url}/metrics
 
 Try, from another terminal in this directory:
   ${cli} submit hello --input '{"name":"Ada"}' --wait

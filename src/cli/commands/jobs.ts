@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { createClient } from '../../client/client.js';
+import { followLogs } from '../../client/follow.js';
+import { systemClock } from '../../core/clock.js';
 import { jobNotFound, ValidationError } from '../../core/errors.js';
-import { isFinished, JOB_STATES, type JobState } from '../../core/job.js';
+import { JOB_STATES, type JobLogEntry, type JobState } from '../../core/job.js';
 import { EXIT, type GlobalOptions, printJson, withStore } from '../context.js';
 import { colourState, dim, JOB_HEADERS, jobDetails, jobRow, logLine, table } from '../format.js';
 
@@ -148,22 +150,25 @@ export function logsCommand(program: Command, globals: Globals): void {
     .action(async (id: string, opts: { follow?: boolean }) => {
       const g = globals();
       await withStore(g, async (store) => {
-        let after = 0;
-        const printNew = async () => {
-          for (;;) {
-            const lines = await store.getJobLogs(id, { afterId: after, limit: 1000 });
-            for (const l of lines) console.log(g.json ? JSON.stringify(l) : logLine(l));
-            after = lines.at(-1)?.id ?? after;
-            if (lines.length < 1000) return;
+        const print = (l: JobLogEntry) => console.log(g.json ? JSON.stringify(l) : logLine(l));
+        if (opts.follow) {
+          // Ctrl+C ends the follow cleanly (the store is closed by withStore).
+          const stop = new AbortController();
+          const onSignal = () => stop.abort();
+          process.once('SIGINT', onSignal);
+          try {
+            for await (const l of followLogs(store, systemClock, id, { signal: stop.signal })) print(l);
+          } finally {
+            process.removeListener('SIGINT', onSignal);
           }
-        };
-        for (;;) {
-          // Read the state first: lines written before it finished are then all visible below.
-          const job = await store.getJob(id);
-          if (!job) throw jobNotFound(id);
-          await printNew();
-          if (!opts.follow || isFinished(job.state)) break;
-          await new Promise((r) => setTimeout(r, 250));
+          return;
+        }
+        if (!(await store.getJob(id))) throw jobNotFound(id);
+        for (let after = 0; ; ) {
+          const lines = await store.getJobLogs(id, { afterId: after, limit: 1000 });
+          for (const l of lines) print(l);
+          after = lines.at(-1)?.id ?? after;
+          if (lines.length < 1000) break;
         }
       });
     });

@@ -34,22 +34,40 @@ export function parsePort(text: string): number {
   return port;
 }
 
+export interface StartOptions {
+  host: string;
+  port: number;
+  /** Check API tokens and login sessions from the store. @default false (development on loopback) */
+  auth?: boolean;
+  /** Allow a non-loopback host without auth. */
+  insecure?: boolean;
+  /** Session cookies always `Secure` (behind a TLS-terminating proxy). @default when the request is https */
+  secureCookies?: boolean;
+  /** A bearer token that may read `/metrics` only. */
+  metricsToken?: string;
+}
+
 /**
- * Starts the HTTP API with auth off (until API tokens exist). Refuses a host other machines can
- * reach unless `insecure` says the caller knows.
+ * Starts the HTTP API. Without auth it refuses a host other machines can reach unless `insecure`
+ * says the caller knows, and prints a loud warning either way.
  */
-export async function startServer(
-  store: Store | string,
-  opts: { host: string; port: number; insecure?: boolean },
-): Promise<Server> {
+export async function startServer(store: Store | string, opts: StartOptions): Promise<Server> {
   const loopback = isLoopback(opts.host);
-  if (!loopback && !opts.insecure) {
+  if (!opts.auth && !loopback && !opts.insecure) {
     throw new ValidationError(
-      `refusing to serve ${opts.host} without authentication: API tokens are not available yet. Use --host 127.0.0.1, or pass --insecure if every client that can reach ${opts.host} is trusted`,
+      `refusing to serve ${opts.host} without authentication: drop --no-auth (and create API tokens with stint tokens create), use --host 127.0.0.1, or pass --insecure if every client that can reach ${opts.host} is trusted`,
       [{ path: 'host', message: 'not a loopback address' }],
     );
   }
-  const server = createServer({ store, host: opts.host, port: opts.port, auth: { mode: 'off' } });
+  const server = createServer({
+    store,
+    host: opts.host,
+    port: opts.port,
+    auth: opts.auth
+      ? { mode: 'on', sessions: { secureCookie: opts.secureCookies ? true : 'auto' } }
+      : { mode: 'off' },
+    metrics: opts.metricsToken ? { token: opts.metricsToken } : {},
+  });
   try {
     await server.listen();
   } catch (err) {
@@ -60,8 +78,28 @@ export async function startServer(
       ]);
     throw err;
   }
-  console.error(authOffWarning(server.url, loopback));
+  if (!opts.auth) console.error(authOffWarning(server.url, loopback));
   return server;
+}
+
+interface ServerFlags {
+  host: string;
+  port: string;
+  auth: boolean;
+  insecure?: boolean;
+  secureCookies?: boolean;
+  metricsToken?: string;
+  coordinator: boolean;
+}
+
+/** With auth on, what credentials exist, and how to make the first one when there are none. */
+async function credentialsHint(store: Store): Promise<string> {
+  const [tokens, users] = await Promise.all([store.listApiTokens(), store.listUsers()]);
+  const live = tokens.filter((t) => t.revokedAt === null).length;
+  if (live > 0 || users.length > 0) return dim(`auth on: ${live} API token(s), ${users.length} user(s)`);
+  return `auth on, but there are no API tokens or users yet: every request will be refused (401).
+Create one with:  stint tokens create --name me --role admin
+       or:        stint users create me --role admin --password-stdin`;
 }
 
 export function serverCommand(program: Command, globals: () => GlobalOptions): void {
@@ -70,15 +108,20 @@ export function serverCommand(program: Command, globals: () => GlobalOptions): v
     .description('serve the HTTP API (and run coordinator duties when this process wins the lease)')
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--port <n>', 'port to listen on', '7070')
-    .option('--insecure', 'allow a non-loopback --host without authentication')
+    .option('--no-auth', 'serve without authentication (loopback only unless --insecure; loud warning)')
+    .option('--insecure', 'allow --no-auth on a non-loopback --host')
+    .option('--secure-cookies', 'always mark session cookies Secure (behind a TLS-terminating proxy)')
+    .option('--metrics-token <token>', 'a bearer token that may read /metrics only (env STINT_METRICS_TOKEN)')
     .option('--no-coordinator', 'leave coordinator duties (schedules, lease expiry) to other processes')
-    .action(async (opts: { host: string; port: string; insecure?: boolean; coordinator: boolean }) => {
+    .action(async (opts: ServerFlags) => {
       const db = databaseUrl(globals());
       const port = parsePort(opts.port);
       const store = openStore(db);
       let server: Server;
       try {
-        server = await startServer(store, { ...opts, port });
+        const metricsToken = opts.metricsToken ?? process.env.STINT_METRICS_TOKEN;
+        server = await startServer(store, { ...opts, port, ...(metricsToken ? { metricsToken } : {}) });
+        if (opts.auth) console.error(await credentialsHint(store));
       } catch (err) {
         await store.close();
         throw err;
@@ -87,7 +130,8 @@ export function serverCommand(program: Command, globals: () => GlobalOptions): v
       coordinator?.start();
       console.log(`${bold('stint server')} listening on ${server.url}
   ${dim('database')}  ${db}
-  ${dim('API')}       ${server.url}/api/v1   ${dim('docs')} ${server.url}/docs`);
+  ${dim('API')}       ${server.url}/api/v1   ${dim('docs')} ${server.url}/docs   ${dim('metrics')} ${server.url}/metrics
+  ${dim('auth')}      ${opts.auth ? 'API tokens and login sessions from the store' : 'OFF'}`);
       let stopping = false;
       const stop = (signal: NodeJS.Signals) => {
         if (stopping) process.exit(130);

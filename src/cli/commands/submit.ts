@@ -5,7 +5,21 @@ import { ValidationError } from '../../core/errors.js';
 import { type GlobalOptions, printJson, withStore } from '../context.js';
 import { dim } from '../format.js';
 import { loadTasks } from '../load-tasks.js';
+import { intFlag, listFlag, resourcesFlag } from '../parse.js';
 import { waitAndPrint } from './jobs.js';
+
+/** `zone=eu-1,ssd` -> { zone: 'eu-1', ssd: true } (a bare name asks only for the label). */
+function labelsFlag(text: string): Record<string, string | true> {
+  const out: Record<string, string | true> = {};
+  for (const item of listFlag('--labels', text)) {
+    const eq = item.indexOf('=');
+    if (eq === 0)
+      throw new ValidationError('--labels: a label needs a name', [{ path: '--labels', message: text }]);
+    if (eq < 0) out[item] = true;
+    else out[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  return out;
+}
 
 interface SubmitFlags {
   input: string;
@@ -18,6 +32,10 @@ interface SubmitFlags {
   dedupKey?: string;
   dedupWindow?: string;
   metadata?: string;
+  resources?: string;
+  labels?: string;
+  concurrencyKey?: string;
+  concurrencyLimit?: string;
   tasks?: string;
   wait?: boolean;
   waitTimeout?: string;
@@ -55,6 +73,16 @@ export function submitCommand(program: Command, globals: () => GlobalOptions): v
     .option('--dedup-key <key>', 'return the existing job while this key is held')
     .option('--dedup-window <duration>', 'how long the key is held (default: until that job finishes)')
     .option('--metadata <json>', 'JSON object stored with the job')
+    .option(
+      '--resources <amounts>',
+      "what the job takes of its worker, e.g. cpu=2,gpu=1 (replaces the task's)",
+    )
+    .option('--labels <pairs>', 'labels its worker must have, e.g. zone=eu-1 (a bare name: has the label)')
+    .option(
+      '--concurrency-key <key>',
+      'run at most --concurrency-limit jobs of this key at once, cluster-wide',
+    )
+    .option('--concurrency-limit <n>', 'with --concurrency-key', '1')
     .option('--tasks <file>', 'task module to validate the input against before submitting')
     .option('-w, --wait', 'wait for the result; exit 1 if the job fails')
     .option('--wait-timeout <duration>', 'with --wait: give up after this long')
@@ -74,6 +102,13 @@ export function submitCommand(program: Command, globals: () => GlobalOptions): v
       if (flags.dedupWindow) options.dedupWindow = flags.dedupWindow;
       if (flags.metadata)
         options.metadata = parseJson('--metadata', flags.metadata) as Record<string, unknown>;
+      if (flags.resources) options.resources = resourcesFlag('--resources', flags.resources);
+      if (flags.labels) options.labels = labelsFlag(flags.labels);
+      if (flags.concurrencyKey)
+        options.concurrency = {
+          key: flags.concurrencyKey,
+          limit: intFlag('--concurrency-limit', flags.concurrencyLimit, 1) as number,
+        };
       const tasks = flags.tasks ? await loadTasks([flags.tasks]) : [];
       if (flags.tasks && !tasks.some((t) => t.name === taskName)) {
         throw new ValidationError(

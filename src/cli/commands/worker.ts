@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
 import { ValidationError } from '../../core/errors.js';
+import type { JobObserver } from '../../metrics/observer.js';
 import { openStore } from '../../store/open.js';
 import type { Task } from '../../task/define.js';
 import { createWorker, type Worker } from '../../worker/worker.js';
 import { databaseUrl, type GlobalOptions } from '../context.js';
 import { bold, dim } from '../format.js';
 import { loadTasks } from '../load-tasks.js';
+import { keyValueFlag, listFlag, resourcesFlag } from '../parse.js';
 
 /** Stops the worker gracefully on SIGINT/SIGTERM; a second signal exits at once. */
 export function stopOnSignals(worker: Worker, onStopped: () => Promise<void>): void {
@@ -47,14 +49,23 @@ export function parseConcurrency(text: string): number {
 export async function runWorker(
   g: GlobalOptions,
   tasks: Task[],
-  opts: { queues?: string; concurrency: string },
+  opts: {
+    queues?: string;
+    concurrency: string;
+    capacity?: string;
+    labels?: string;
+    metrics?: JobObserver | null;
+  },
 ): Promise<{ worker: Worker; close: () => Promise<void> }> {
   const store = openStore(databaseUrl(g));
   const worker = createWorker({
     store,
     tasks,
     concurrency: parseConcurrency(opts.concurrency),
-    ...(opts.queues ? { queues: opts.queues.split(',') } : {}),
+    ...(opts.queues ? { queues: listFlag('--queues', opts.queues) } : {}),
+    ...(opts.capacity ? { capacity: resourcesFlag('--capacity', opts.capacity) } : {}),
+    ...(opts.labels ? { labels: keyValueFlag('--labels', opts.labels) } : {}),
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
   });
   await worker.start();
   return { worker, close: () => store.close() };
@@ -67,12 +78,28 @@ export function workerCommand(program: Command, globals: () => GlobalOptions): v
     .requiredOption('--tasks <files...>', 'task modules')
     .option('--queues <names>', "comma-separated queues (default: the tasks' queues)")
     .option('--concurrency <n>', 'jobs at once', '10')
-    .action(async (opts: { tasks: string[]; queues?: string; concurrency: string }) => {
-      const g = globals();
-      const tasks = await loadTasks(opts.tasks);
-      const { worker, close } = await runWorker(g, tasks, opts);
-      console.log(`${bold('stint worker')} ${worker.id} on ${databaseUrl(g)}`);
-      console.log(dim(`tasks: ${tasks.map((t) => t.name).join(', ')}`));
-      stopOnSignals(worker, close);
-    });
+    .option(
+      '--capacity <amounts>',
+      'resources jobs may use, e.g. cpu=4,memoryMb=8000,gpu=1 (default: cores and memory)',
+    )
+    .option(
+      '--labels <pairs>',
+      'labels jobs can require, e.g. zone=eu-1,ssd=nvme (os, arch and host are added)',
+    )
+    .action(
+      async (opts: {
+        tasks: string[];
+        queues?: string;
+        concurrency: string;
+        capacity?: string;
+        labels?: string;
+      }) => {
+        const g = globals();
+        const tasks = await loadTasks(opts.tasks);
+        const { worker, close } = await runWorker(g, tasks, opts);
+        console.log(`${bold('stint worker')} ${worker.id} on ${databaseUrl(g)}`);
+        console.log(dim(`tasks: ${tasks.map((t) => t.name).join(', ')}`));
+        stopOnSignals(worker, close);
+      },
+    );
 }

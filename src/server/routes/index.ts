@@ -6,6 +6,7 @@ import { flowRoutes } from './flows.js';
 import { jobRoutes } from './jobs.js';
 import { scheduleRoutes } from './schedules.js';
 import { streamRoutes } from './streams.js';
+import { workerRoutes } from './workers.js';
 
 /** Every route under /api/v1; each module is one resource. */
 export function apiRoutes(deps: RouteDeps): FastifyPluginAsyncZod {
@@ -16,5 +17,6 @@ export function apiRoutes(deps: RouteDeps): FastifyPluginAsyncZod {
     await app.register(backfillRoutes(deps));
     await app.register(datasetRoutes(deps));
     await app.register(streamRoutes(deps));
+    await app.register(workerRoutes(deps));
   };
 }

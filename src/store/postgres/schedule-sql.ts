@@ -77,43 +77,54 @@ export function pgScheduleStatements(schema: string) {
     /** (schedule_id, after_id, limit) */
     scheduleEvents: `SELECT id, schedule_id, at, type, data::text AS data FROM ${s}.schedule_events
       WHERE schedule_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
-    /** (before, limit) */
-    dueSchedules: `SELECT ${SCHEDULE_COLUMNS} FROM ${s}.schedules
-      WHERE state = 'active' AND wake_at IS NOT NULL AND wake_at <= $1 ORDER BY wake_at, id LIMIT $2`,
+    /** (before, limit) -> the columns a fire moves, of due schedules (their definitions are cached) */
+    dueClocks: `SELECT id, state, next_fire_at, wake_at, fire_count, last_fire_at, runtime::text AS runtime, version,
+        created_at, updated_at
+      FROM ${s}.schedules WHERE state = 'active' AND wake_at IS NOT NULL AND wake_at <= $1 ORDER BY wake_at, id LIMIT $2`,
+    /** (ids[]) -> whole rows, for definitions not cached */
+    schedulesByIds: `SELECT ${SCHEDULE_COLUMNS} FROM ${s}.schedules WHERE id = ANY($1::bigint[])`,
     /** () -> the earliest wake of an active schedule */
     nextWake: `SELECT min(wake_at) AS at FROM ${s}.schedules WHERE state = 'active' AND wake_at IS NOT NULL`,
 
     /** (ids[]) -> the schedules of a batch of fires, locked in id order (so batches never deadlock) */
     lockSchedules: `SELECT id, version, state FROM ${s}.schedules WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`,
     /**
-     * ($1 now, runs: a JSON array of {schedule_id, key, kind, fire_time, partition, backfill_id, is_job, task,
-     * queue, input, priority, run_at, delay_ms, max_attempts, backoff_ms, factor, max_ms, jitter, timeout_ms,
-     * metadata}) -> the runs inserted (a key already taken inserts nothing), with their job ids.
-     * Each job run's job is inserted with its run, as insertJob would (same columns, same
-     * defaults); its id is drawn from the jobs' sequence first so the run can name it. The jobs'
-     * insert trigger NOTIFYs workers once for the whole batch. One JSON document rather than an
-     * array per column: it costs a quarter of the client's time to encode.
+     * ($1 now, templates, runs) -> the runs inserted (a key already taken inserts nothing), with their
+     * job ids. `templates` is a JSON array of the batch's distinct job templates: {task, queue, priority,
+     * run_at, delay_ms, max_attempts, backoff_ms, factor, max_ms, jitter, timeout_ms, metadata, placement,
+     * concurrency_key, concurrency_limit, sandbox}; `runs` a JSON array of {s: schedule_id, k: key, d: kind,
+     * f: fire_time, p: partition, b: backfill_id, t: template index (from 0; null for a flow run), i: input}.
+     * Each job run's job is inserted with its run, as insertJob would (same columns, same defaults); its
+     * id is drawn from the jobs' sequence first so the run can name it. The jobs' insert trigger
+     * NOTIFYs workers once for the whole batch. The runs of a batch mostly share one template, which
+     * is sent once: a run costs the client one small object to encode, the server one to parse.
      */
     insertRuns: `WITH seq AS MATERIALIZED (SELECT pg_get_serial_sequence('${s}.jobs', 'id')::regclass AS jobs),
-      input AS MATERIALIZED (
-        SELECT t.*, CASE WHEN t.is_job THEN nextval(seq.jobs) END AS job_id
-        FROM seq, ROWS FROM (json_to_recordset($2::json) AS (schedule_id bigint, key text, kind text,
-            fire_time bigint, partition text, backfill_id bigint, is_job boolean, task text, queue text, input json,
+      tpl AS MATERIALIZED (
+        SELECT t.*, t.ordinality - 1 AS idx FROM ROWS FROM (json_to_recordset($2::json) AS (task text, queue text,
             priority int, run_at bigint, delay_ms bigint, max_attempts int, backoff_ms bigint, factor float8,
-            max_ms bigint, jitter float8, timeout_ms bigint, metadata jsonb)) WITH ORDINALITY AS t),
+            max_ms bigint, jitter float8, timeout_ms bigint, metadata jsonb, placement jsonb, concurrency_key text,
+            concurrency_limit int, sandbox jsonb)) WITH ORDINALITY AS t),
+      input AS MATERIALIZED (
+        SELECT r.*, CASE WHEN r.t IS NOT NULL THEN nextval(seq.jobs) END AS job_id
+        FROM seq, ROWS FROM (json_to_recordset($3::json) AS (s bigint, k text, d text, f bigint, p text, b bigint,
+            t int, i json)) WITH ORDINALITY AS r),
       runs AS (
         INSERT INTO ${s}.schedule_runs (schedule_id, key, kind, fire_time, partition, backfill_id, job_id, created_at)
-        SELECT i.schedule_id, i.key, i.kind, i.fire_time, i.partition, i.backfill_id, i.job_id, ${NOW}
+        SELECT i.s, i.k, i.d, i.f, i.p, i.b, i.job_id, ${NOW}
         FROM input i ORDER BY i.ordinality
         ON CONFLICT (schedule_id, key) DO NOTHING
         RETURNING id, schedule_id, key, job_id),
       jobs AS (
         INSERT INTO ${s}.jobs (id, task, queue, state, input, priority, run_at, created_at, max_attempts, backoff_ms,
-          backoff_factor, backoff_max_ms, backoff_jitter, timeout_ms, metadata)
+          backoff_factor, backoff_max_ms, backoff_jitter, timeout_ms, metadata, placement, concurrency_key,
+          concurrency_limit, sandbox)
         OVERRIDING SYSTEM VALUE
-        SELECT i.job_id, i.task, i.queue, 'pending', coalesce(i.input, 'null'::json), i.priority, coalesce(i.run_at, ${NOW} + i.delay_ms),
-          ${NOW}, i.max_attempts, i.backoff_ms, i.factor, i.max_ms, i.jitter, i.timeout_ms, i.metadata
-        FROM input i WHERE i.job_id IN (SELECT job_id FROM runs) ORDER BY i.job_id)
+        SELECT i.job_id, t.task, t.queue, 'pending', coalesce(i.i, 'null'::json), t.priority,
+          coalesce(t.run_at, ${NOW} + t.delay_ms), ${NOW}, t.max_attempts, t.backoff_ms, t.factor, t.max_ms, t.jitter,
+          t.timeout_ms, t.metadata, t.placement, t.concurrency_key, t.concurrency_limit, t.sandbox
+        FROM input i JOIN tpl t ON t.idx = i.t
+        WHERE i.job_id IN (SELECT job_id FROM runs) ORDER BY i.job_id)
       SELECT id, schedule_id, key, job_id FROM runs`,
     /** (schedule_ids[], keys[]) -> the runs holding these keys */
     runsByKey: `SELECT r.schedule_id, r.key, r.job_id, r.flow_id FROM ${s}.schedule_runs r
@@ -131,6 +142,21 @@ export function pgScheduleStatements(schema: string) {
       FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], $8::json[],
         $9::int[]) AS a(id, next_fire_at, wake_at, fired, last_fire_at, state, runtime, bump)
       WHERE s.id = a.id`,
+
+    /**
+     * ($1 now, then one array per fire, ids ascending and each once: id, version (the fence), next_fire_at,
+     * wake_at, fired, last_fire_at, state, runtime (null: unchanged)) -> the ids whose fence held (the
+     * schedule active at that version), advanced. The fence and the advance in one statement: rows are
+     * locked as the join walks the ids (ascending, so two batches never deadlock), and a row changed by
+     * a transaction that committed meanwhile is checked again at its new version.
+     */
+    advanceFenced: `UPDATE ${s}.schedules s SET next_fire_at = a.next_fire_at, wake_at = a.wake_at,
+        fire_count = s.fire_count + a.fired, last_fire_at = a.last_fire_at, state = a.state,
+        runtime = coalesce(a.runtime, s.runtime), version = s.version + 1, updated_at = ${NOW}
+      FROM unnest($2::bigint[], $3::int[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::text[],
+        $9::json[]) AS a(id, version, next_fire_at, wake_at, fired, last_fire_at, state, runtime)
+      WHERE s.id = a.id AND s.version = a.version AND s.state = 'active'
+      RETURNING s.id`,
 
     /** (schedule_ids[]) -> open runs of these schedules with their state (the caller closes finished ones) */
     openRuns: `SELECT ${RUN_COLUMNS}, ${RUN_ACTIVE} AS active FROM ${s}.schedule_runs r ${runJoins(s)}

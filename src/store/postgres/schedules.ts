@@ -1,4 +1,9 @@
 import { ConflictError, scheduleNotFound } from '../../core/errors.js';
+import {
+  createDefinitionCache,
+  type DefinitionCache,
+  type ScheduleClock,
+} from '../../schedule/definitions.js';
 import type {
   NewSchedule,
   ScheduleEvent,
@@ -41,10 +46,17 @@ export interface PgRunners {
 
 /** The schedule side of the PostgreSQL store: every method one transaction (or one read). */
 export function pgScheduleMethods({ db, transaction, read }: PgRunners): ScheduleMethods {
+  /** Parsed definitions of due schedules, between the coordinator's reads (see definitions.ts). */
+  const definitions = createDefinitionCache();
   return {
     insertSchedule: (schedule) => transaction((ctx) => insertSchedule(ctx, schedule)),
-    updateSchedule: (name, patch, event, options) =>
-      transaction((ctx) => updateSchedule(ctx, name, patch, event, options?.expectedVersion)),
+    updateSchedule: async (name, patch, event, options) => {
+      const record = await transaction((ctx) =>
+        updateSchedule(ctx, name, patch, event, options?.expectedVersion),
+      );
+      definitions.forget(record.id);
+      return record;
+    },
     deleteSchedule: (name) => transaction((ctx) => deleteSchedule(ctx, name)),
     getSchedule: (name) => read((on) => getSchedule(db, on, 'scheduleByName', name)),
     getScheduleById: (id) => {
@@ -55,17 +67,21 @@ export function pgScheduleMethods({ db, transaction, read }: PgRunners): Schedul
     },
     listSchedules: (filter) => read((on) => listSchedules(db, on, filter)),
     getScheduleEvents: (name, options) => read((on) => getScheduleEvents(db, on, name, options)),
-    dueSchedules: ({ before, limit }) =>
-      read(async (on) =>
-        (await runSchedule<ScheduleDbRow>(db, on, 'dueSchedules', [before, limit])).map(toScheduleRecord),
-      ),
+    dueSchedules: ({ before, limit }) => read((on) => dueSchedules(db, on, definitions, before, limit)),
     nextScheduleWake: () =>
       read(async (on) => {
         const [row] = await runSchedule<{ at: number | null }>(db, on, 'nextWake', []);
         return row?.at ?? null;
       }),
-    fireSchedules: (fires) =>
-      fires.length === 0 ? Promise.resolve([]) : transaction((ctx) => fireSchedules(ctx, fires)),
+    fireSchedules: async (fires) => {
+      if (fires.length === 0) return [];
+      const results = await transaction((ctx) => fireSchedules(ctx, fires));
+      // Committed: the cached definitions follow the versions the fires left.
+      fires.forEach((fire, i) => {
+        if (fire.advance && results[i]?.applied) definitions.advanced(fire.scheduleId, fire.advance.version);
+      });
+      return results;
+    },
     listScheduleRuns: (filter) => read((on) => listScheduleRuns(db, on, filter)),
     activeScheduleRuns: (ids) =>
       ids.length === 0 ? Promise.resolve([]) : transaction((ctx) => activeScheduleRuns(ctx, ids)),
@@ -143,6 +159,68 @@ async function deleteSchedule(ctx: TxContext, name: string): Promise<boolean> {
   if (!row) return false;
   await runSchedule(ctx.db, ctx.tx, 'deleteScheduleRest', [row.id]);
   return true;
+}
+
+/** The columns `dueClocks` reads (the rest of a row as SCHEDULE_COLUMNS returns it). */
+interface ClockRow {
+  id: number;
+  state: ScheduleRecord['state'];
+  next_fire_at: number | null;
+  wake_at: number | null;
+  fire_count: number;
+  last_fire_at: number | null;
+  runtime: string;
+  version: number;
+  created_at: number;
+  updated_at: number;
+}
+
+const toClock = (r: ClockRow): ScheduleClock => ({
+  id: String(r.id),
+  state: r.state,
+  nextFireAt: r.next_fire_at,
+  wakeAt: r.wake_at,
+  fireCount: r.fire_count,
+  lastFireAt: r.last_fire_at,
+  runtime: r.runtime,
+  version: r.version,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+/**
+ * Due schedules, in wake order. Only the columns a fire moves are read; each definition comes
+ * from the cache when it is still valid for the row's version, else from the whole row (read
+ * again, and used as it is then: a fire plans from the version it read, whichever).
+ */
+async function dueSchedules(
+  db: Db,
+  on: Queryable,
+  definitions: DefinitionCache,
+  before: number,
+  limit: number,
+): Promise<ScheduleRecord[]> {
+  const clocks = (await runSchedule<ClockRow>(db, on, 'dueClocks', [before, limit])).map(toClock);
+  const out: (ScheduleRecord | null)[] = [];
+  const missing = new Map<string, number>();
+  for (const clock of clocks) {
+    const def = definitions.get(clock);
+    if (def) out.push(definitions.record(clock, def));
+    else {
+      missing.set(clock.id, out.length);
+      out.push(null);
+    }
+  }
+  if (missing.size > 0) {
+    const ids = [...missing.keys()].map(Number);
+    for (const row of await runSchedule<ScheduleDbRow & ClockRow>(db, on, 'schedulesByIds', [ids])) {
+      const clock = toClock(row);
+      const def = definitions.parse({ ...row, createdAt: row.created_at });
+      definitions.put(clock.id, clock.version, def);
+      out[missing.get(clock.id) as number] = definitions.record(clock, def);
+    }
+  }
+  return out.filter((r) => r !== null);
 }
 
 async function getSchedule(

@@ -15,11 +15,13 @@ export const NOW = `coalesce($1::bigint, (extract(epoch from now()) * 1000)::big
 const JOB_COLUMNS = `id, task, queue, state, input::text AS input, output::text AS output, error::text AS error, priority,
   run_at, created_at, started_at, finished_at, attempt, attempt_base, max_attempts, backoff_ms, backoff_factor,
   backoff_max_ms, backoff_jitter, timeout_ms, worker_id, lease_expires_at, cancel_requested::int AS cancel_requested,
-  progress_done, progress_total, metadata::text AS metadata, dedup_key, flow_id, flow_step, flow_role`;
+  progress_done, progress_total, metadata::text AS metadata, dedup_key, flow_id, flow_step, flow_role, placement::text AS placement,
+  concurrency_key, concurrency_limit, unplaceable, sandbox::text AS sandbox`;
 
 const CLAIMED_COLUMNS = `j.id, j.task, j.queue, j.input::text AS input, j.priority, j.attempt, j.attempt_base,
   j.max_attempts, j.backoff_ms, j.backoff_factor, j.backoff_max_ms, j.backoff_jitter, j.timeout_ms,
-  j.metadata::text AS metadata, j.created_at, j.flow_id, j.flow_step, j.flow_role`;
+  j.metadata::text AS metadata, j.created_at, j.flow_id, j.flow_step, j.flow_role, j.placement::text AS placement,
+  j.sandbox::text AS sandbox`;
 
 export function pgStatements(schema: string) {
   const s = quoteIdent(schema);
@@ -29,24 +31,33 @@ export function pgStatements(schema: string) {
       WHERE j.id = ANY(ARRAY(
         SELECT c.id FROM unnest($4::text[]) AS q(name) CROSS JOIN LATERAL (
           SELECT id, priority, run_at FROM ${s}.jobs
-          WHERE state = 'pending' AND queue = q.name AND run_at <= ${NOW} AND task = ANY($5::text[])
+          WHERE state = 'pending' AND placement IS NULL AND concurrency_key IS NULL AND queue = q.name
+            AND run_at <= ${NOW} AND task = ANY($5::text[])
           ORDER BY priority DESC, run_at, id LIMIT $6
           FOR UPDATE SKIP LOCKED) c
         ORDER BY c.priority DESC, c.run_at, c.id LIMIT $6))
       RETURNING ${CLAIMED_COLUMNS}`;
   return {
-    /** ($1 now, task, queue, input, priority, run_at|null, delay_ms, max_attempts, backoff_ms, factor, max_ms, jitter, timeout_ms, metadata, dedup_key) */
+    /**
+     * ($1 now, task, queue, input, priority, run_at|null, delay_ms, max_attempts, backoff_ms, factor, max_ms, jitter,
+     * timeout_ms, metadata, dedup_key, placement, concurrency_key, concurrency_limit, sandbox)
+     */
     insertJob: `INSERT INTO ${s}.jobs (task, queue, state, input, priority, run_at, created_at, max_attempts, backoff_ms,
-        backoff_factor, backoff_max_ms, backoff_jitter, timeout_ms, metadata, dedup_key)
+        backoff_factor, backoff_max_ms, backoff_jitter, timeout_ms, metadata, dedup_key, placement, concurrency_key,
+        concurrency_limit, sandbox)
       VALUES ($2, $3, 'pending', $4::json, $5, coalesce($6::bigint, ${NOW} + $7::bigint), ${NOW}, $8, $9, $10, $11, $12,
-        $13, $14::jsonb, $15)
+        $13, $14::jsonb, $15, $16::jsonb, $17, $18, $19::jsonb)
       RETURNING id`,
 
-    /** ($1 now, task, queue, priority, run_at|null, delay_ms, max_attempts, backoff_ms, factor, max_ms, jitter, timeout_ms, metadata, inputs json[]) */
+    /**
+     * ($1 now, task, queue, priority, run_at|null, delay_ms, max_attempts, backoff_ms, factor, max_ms, jitter, timeout_ms,
+     * metadata, inputs json[], placement, concurrency_key, concurrency_limit, sandbox)
+     */
     insertJobsSharing: `INSERT INTO ${s}.jobs (task, queue, state, input, priority, run_at, created_at, max_attempts,
-        backoff_ms, backoff_factor, backoff_max_ms, backoff_jitter, timeout_ms, metadata)
+        backoff_ms, backoff_factor, backoff_max_ms, backoff_jitter, timeout_ms, metadata, placement, concurrency_key,
+        concurrency_limit, sandbox)
       SELECT $2, $3, 'pending', i.input, $4, coalesce($5::bigint, ${NOW} + $6::bigint), ${NOW}, $7, $8, $9, $10, $11, $12,
-        $13::jsonb
+        $13::jsonb, $15::jsonb, $16, $17, $18::jsonb
       FROM unnest($14::json[]) WITH ORDINALITY AS i(input, n) ORDER BY i.n
       RETURNING id`,
 
@@ -118,9 +129,12 @@ export function pgStatements(schema: string) {
     /** ($1 now) -> the time */
     now: `SELECT ${NOW} AS now`,
 
-    /** (job_ids[], attempts[], ats[], levels[], messages[], fields json[]) */
-    insertLogs: `INSERT INTO ${s}.job_logs (job_id, attempt, at, level, message, fields)
-      SELECT * FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::text[], $5::text[], $6::json[])`,
+    /** (job_ids[], attempts[], ats[], levels[], messages[], fields json[], streams[]) */
+    /** (ids[], lines[]) -> each job's line count before these */
+    countLogLines: `UPDATE ${s}.jobs j SET log_lines = j.log_lines + c.n FROM unnest($1::bigint[], $2::int[]) AS c(id, n)
+      WHERE j.id = c.id RETURNING j.id, j.log_lines - c.n AS before`,
+    insertLogs: `INSERT INTO ${s}.job_logs (job_id, attempt, at, level, message, fields, stream)
+      SELECT * FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::text[], $5::text[], $6::json[], $7::text[])`,
     /** (done, total, id, attempt) */
     setProgress: `UPDATE ${s}.jobs SET progress_done = $1, progress_total = $2 WHERE id = $3 AND attempt = $4 AND state = 'running'`,
 
@@ -143,10 +157,10 @@ export function pgStatements(schema: string) {
     /** (id) */
     jobEvents: `SELECT job_id, at, type, attempt, worker_id, detail::text AS detail FROM ${s}.job_events WHERE job_id = $1 ORDER BY id`,
     /** (id, after_id, limit) */
-    jobLogs: `SELECT id, job_id, attempt, at, level, message, fields::text AS fields FROM ${s}.job_logs
+    jobLogs: `SELECT id, job_id, attempt, at, level, stream, message, fields::text AS fields FROM ${s}.job_logs
       WHERE job_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
     /** (flow_id, after_id, limit) */
-    flowLogs: `SELECT l.id, l.job_id, l.attempt, l.at, l.level, l.message, l.fields::text AS fields, j.flow_step,
+    flowLogs: `SELECT l.id, l.job_id, l.attempt, l.at, l.level, l.stream, l.message, l.fields::text AS fields, j.flow_step,
         j.flow_role FROM ${s}.jobs j JOIN ${s}.job_logs l ON l.job_id = j.id
       WHERE j.flow_id = $1 AND l.id > $2 ORDER BY l.id LIMIT $3`,
     /** list: a prefix; the store appends WHERE / ORDER BY / LIMIT */
@@ -193,15 +207,22 @@ export function pgStatements(schema: string) {
     /** (name, holder) */
     releaseLease: `UPDATE ${s}.leases SET expires_at = 0 WHERE name = $1 AND holder = $2`,
 
-    /** ($1 now, name, queue, priority, max_attempts, backoff_ms, factor, max_ms, jitter, timeout_ms, revertible) */
+    /**
+     * ($1 now, name, queue, priority, max_attempts, backoff_ms, factor, max_ms, jitter, timeout_ms, revertible,
+     * placement, concurrency)
+     */
     registerTask: `INSERT INTO ${s}.tasks (name, queue, priority, max_attempts, backoff_ms, backoff_factor, backoff_max_ms,
-        backoff_jitter, timeout_ms, updated_at, revertible) VALUES ($2, $3, $4, $5, $6, $7, $8, $9, $10, ${NOW}, $11)
+        backoff_jitter, timeout_ms, updated_at, revertible, placement, concurrency)
+      VALUES ($2, $3, $4, $5, $6, $7, $8, $9, $10, ${NOW}, $11, $12::jsonb, $13::jsonb)
       ON CONFLICT (name) DO UPDATE SET queue = excluded.queue, priority = excluded.priority,
         max_attempts = excluded.max_attempts, backoff_ms = excluded.backoff_ms, backoff_factor = excluded.backoff_factor,
         backoff_max_ms = excluded.backoff_max_ms, backoff_jitter = excluded.backoff_jitter,
-        timeout_ms = excluded.timeout_ms, updated_at = excluded.updated_at, revertible = excluded.revertible`,
+        timeout_ms = excluded.timeout_ms, updated_at = excluded.updated_at, revertible = excluded.revertible,
+        placement = excluded.placement, concurrency = excluded.concurrency`,
     /** (name) */
-    getTask: `SELECT * FROM ${s}.tasks WHERE name = $1`,
+    getTask: `SELECT name, queue, priority, max_attempts, backoff_ms, backoff_factor, backoff_max_ms, backoff_jitter,
+        timeout_ms, revertible, placement::text AS placement, concurrency::text AS concurrency
+      FROM ${s}.tasks WHERE name = $1`,
 
     /** (flow_ids[]): the flows of a batch's completions, locked in id order (so batches never deadlock) */
     lockFlows: `SELECT id FROM ${s}.flows WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`,

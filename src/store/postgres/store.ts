@@ -1,8 +1,10 @@
 import pg from 'pg';
 import type { Clock } from '../../core/clock.js';
 import { ClosedError, StintError, StoreError, ValidationError } from '../../core/errors.js';
+import type { ClaimedJob } from '../../core/job.js';
 import type { FlowJobOutcome } from '../../flow/engine.js';
 import { trackResource } from '../../internal/resources.js';
+import type { QueueRow } from '../placement-rows.js';
 import { retryParams, type TaskRow, toTaskDefaults } from '../rows.js';
 import { sameTemplate } from '../rules.js';
 import type {
@@ -14,15 +16,20 @@ import type {
   StoreListener,
   StoreNotification,
 } from '../types.js';
+import { pgAuthMethods } from './auth.js';
 import { createDb, type Queryable, withConnection } from './db.js';
 import { getFlowSteps, listFlows, readFlow, readFlowState } from './flow-read.js';
 import { pgFlowStatements } from './flow-sql.js';
 import { cancelFlow, flowJobsFinished, insertFlow } from './flows.js';
 import { createListener, type Listener } from './listen.js';
+import { pgMetricsMethods } from './metrics.js';
 import { migrate } from './migrate.js';
+import { claimInTransaction } from './placement.js';
+import { runPlacement } from './placement-sql.js';
 import { cancelJob, getFlowLogs, getJob, getJobEvents, getJobLogs, listJobs, retryJob } from './read.js';
 import { pgScheduleMethods } from './schedules.js';
 import { pgStatements } from './sql.js';
+import { createPgPlacementMethods } from './workers.js';
 import {
   claimJobs,
   completeJobs,
@@ -258,6 +265,43 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     return { results, jobs: out.jobs };
   }
 
+  /**
+   * Queue limits, cached for a second: claims from rate-limited queues and submits to queues with
+   * an admission limit take a transaction; the rest keep their one-statement paths. A limit set
+   * in another process applies here within a second.
+   */
+  let limits: { at: number; rate: Set<string>; admission: Set<string> } | null = null;
+  async function queueLimits(): Promise<{ rate: Set<string>; admission: Set<string> }> {
+    const at = Date.now();
+    if (limits && at - limits.at < 1000) return limits;
+    const rows = await read((on) => runPlacement<QueueRow>(db, on, 'limitedQueues', []));
+    limits = {
+      at,
+      rate: new Set(rows.filter((r) => r.rate_limit !== null).map((r) => r.name)),
+      admission: new Set(rows.filter((r) => r.max_pending !== null).map((r) => r.name)),
+    };
+    return limits;
+  }
+
+  /**
+   * Placed jobs are claimed in a transaction (placement.ts), before the one-statement claim takes
+   * the plain ones. Whether to look: at every claim while the last look saw placed jobs (whether
+   * they fitted or not) or after this process submitted one; otherwise once a second, so where
+   * nobody places jobs the one-statement claim keeps its speed (jobs placed by other processes are
+   * found within that second).
+   */
+  const placed = { checkAt: 0 };
+  async function claimPlaced(req: ClaimRequest): Promise<{ jobs: ClaimedJob[]; rest: ClaimRequest }> {
+    const { rate } = await queueLimits();
+    const limited = req.queues.filter((q) => rate.has(q));
+    const plainQueues = limited.length === 0 ? req.queues : req.queues.filter((q) => !rate.has(q));
+    if (req.limit <= 0 || req.tasks.length === 0 || (limited.length === 0 && Date.now() < placed.checkAt))
+      return { jobs: [], rest: { ...req, queues: plainQueues } };
+    const out = await transaction((ctx) => claimInTransaction(ctx, req, limited));
+    placed.checkAt = out.sawPlaced ? 0 : Date.now() + 1000;
+    return { jobs: out.jobs, rest: { ...req, queues: plainQueues, limit: req.limit - out.jobs.length } };
+  }
+
   async function read<R>(fn: (on: Queryable) => Promise<R>): Promise<R> {
     if (closed) throw new ClosedError('the store');
     await ready();
@@ -271,24 +315,37 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
   return {
     kind: 'postgres',
     description: where,
-    insertJobs: (jobs, opts) =>
-      opts?.tx !== undefined
-        ? insertInCallersTransaction(jobs, opts.tx)
-        : isOneStatement(jobs)
-          ? statement((ctx) => insertJobs(ctx, jobs))
-          : transaction((ctx) => insertJobs(ctx, jobs)),
-    claimJobs: (req) => statement((ctx) => claimJobs(ctx, req)),
+    insertJobs: async (jobs, opts) => {
+      if (jobs.some((j) => j.placement || j.concurrency)) placed.checkAt = 0;
+      if (opts?.tx !== undefined) return insertInCallersTransaction(jobs, opts.tx);
+      const { admission } = await queueLimits();
+      return isOneStatement(jobs) && !jobs.some((j) => admission.has(j.queue))
+        ? statement((ctx) => insertJobs(ctx, jobs))
+        : transaction((ctx) => insertJobs(ctx, jobs, admission));
+    },
+    claimJobs: async (req) => {
+      const first = await claimPlaced(req);
+      const rest = first.rest;
+      if (rest.limit <= 0 || rest.queues.length === 0) return first.jobs;
+      return byClaimOrder([...first.jobs, ...(await statement((ctx) => claimJobs(ctx, rest)))]);
+    },
     completeJobs: async (batch) =>
       isPlainSuccessBatch(batch)
         ? (await hotPath(batch, NO_CLAIM)).results
         : transaction((ctx) => completeJobs(ctx, batch)),
-    completeAndClaim: (batch, req) =>
-      isPlainSuccessBatch(batch)
-        ? hotPath(batch, req)
-        : transaction(async (ctx) => ({
+    completeAndClaim: async (batch, req) => {
+      const first = await claimPlaced(req);
+      const rest = first.rest.queues.length === 0 ? { ...first.rest, limit: 0 } : first.rest;
+      const out = isPlainSuccessBatch(batch)
+        ? await hotPath(batch, rest)
+        : await transaction(async (ctx) => ({
             results: await completeJobs(ctx, batch),
-            jobs: await claimJobs(ctx, req),
-          })),
+            jobs: await claimJobs(ctx, rest),
+          }));
+      return first.jobs.length === 0
+        ? out
+        : { results: out.results, jobs: byClaimOrder([...first.jobs, ...out.jobs]) };
+    },
     extendLeases: (req) => statement((ctx) => extendLeases(ctx, req)),
     expireLeases: (req) => transaction((ctx) => expireLeases(ctx, req)),
     cancelJob: (id, reason) => transaction((ctx) => cancelJob(ctx, id, reason)),
@@ -323,6 +380,8 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
             ...retryParams(t.retry),
             t.timeoutMs,
             t.revertible,
+            t.placement ? JSON.stringify(t.placement) : null,
+            t.concurrency ? JSON.stringify(t.concurrency) : null,
           ]);
         }
       }),
@@ -338,6 +397,16 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     listFlows: (filter) => read((on) => listFlows(db, on, filter)),
     cancelFlow: (id, reason) => transaction((ctx) => cancelFlow(ctx, id, reason)),
     ...pgScheduleMethods({ db, transaction, read }),
+    ...createPgPlacementMethods({
+      db,
+      now: () => clock?.now() ?? null,
+      read,
+      queuesChanged: () => {
+        limits = null;
+      },
+    }),
+    ...pgAuthMethods({ db, transaction, read }),
+    ...pgMetricsMethods(db, read, () => clock?.now() ?? null),
     getJob: (id) => read((on) => getJob(db, on, id)),
     listJobs: (filter) => read((on) => listJobs(db, on, filter)),
     getJobEvents: (id) => read((on) => getJobEvents(db, on, id)),
@@ -402,6 +471,10 @@ function outsideTransaction(event: FlowJobOutcome): Promise<void> {
 function isOneStatement(jobs: readonly NewJob[]): boolean {
   const first = jobs[0];
   return !!first && jobs.every((j) => !j.dedup && (j === first || sameTemplate(first, j)));
+}
+
+function byClaimOrder(jobs: ClaimedJob[]): ClaimedJob[] {
+  return jobs.sort((a, b) => b.priority - a.priority || Number(a.id) - Number(b.id));
 }
 
 function toPayload(n: StoreNotification): string | null {

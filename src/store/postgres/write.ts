@@ -11,9 +11,11 @@ import {
 } from '../rows.js';
 import {
   cancelledError,
+  capLogs,
   flowOutcome,
   holdsDedupKey,
   honourCancels,
+  linesPerJob,
   requeueingIds,
   sameTemplate,
   summarizeError,
@@ -27,10 +29,12 @@ import type {
   ExtendLeasesRequest,
   ExtendLeasesResult,
   InsertedJob,
+  LogWrite,
   NewJob,
   StoreNotification,
 } from '../types.js';
 import type { Db, Queryable } from './db.js';
+import { admit } from './placement.js';
 
 /** One transaction's view: the connection, the injected time (null: the database's), announcements. */
 export interface TxContext {
@@ -80,7 +84,14 @@ async function dedupHolder(ctx: TxContext, key: string): Promise<string | null> 
   return holder && holdsDedupKey(holder, await nowOf(ctx)) ? String(holder.jobId) : null;
 }
 
-export async function insertJobs(ctx: TxContext, jobs: readonly NewJob[]): Promise<InsertedJob[]> {
+/** Inserts jobs; those of `admission` queues (with a `maxPending` limit) are admitted first (placement.ts). */
+export async function insertJobs(
+  ctx: TxContext,
+  jobs: readonly NewJob[],
+  admission?: ReadonlySet<string>,
+): Promise<InsertedJob[]> {
+  if (admission && admission.size > 0 && jobs.some((j) => admission.has(j.queue)))
+    await admit(ctx, jobs, admission);
   const out: InsertedJob[] = [];
   const queues = new Set<string>();
   let earliest = Number.POSITIVE_INFINITY;
@@ -114,6 +125,10 @@ export async function insertJobs(ctx: TxContext, jobs: readonly NewJob[]): Promi
         job.timeoutMs,
         json(job.metadata),
         run.map((j) => JSON.stringify(j.input ?? null)),
+        json(job.placement),
+        job.concurrency?.key ?? null,
+        job.concurrency?.limit ?? null,
+        json(job.sandbox ?? null),
       ]);
       if (rows.length !== run.length) throw new StoreError(`inserted ${rows.length} of ${run.length} jobs`);
       for (const id of rows.map((r) => r.id).sort((a, b) => a - b))
@@ -131,6 +146,10 @@ export async function insertJobs(ctx: TxContext, jobs: readonly NewJob[]): Promi
         job.timeoutMs,
         json(job.metadata),
         job.dedup?.key ?? null,
+        json(job.placement),
+        job.concurrency?.key ?? null,
+        job.concurrency?.limit ?? null,
+        json(job.sandbox ?? null),
       ]);
       const id = row?.id as number;
       if (job.dedup) {
@@ -160,6 +179,17 @@ export async function claimJobs(ctx: TxContext, req: ClaimRequest): Promise<Clai
   const claimed = rows.map(toClaimedJob);
   claimed.sort((a, b) => b.priority - a.priority || Number(a.id) - Number(b.id));
   return claimed;
+}
+
+/** The lines of a batch to store: each job's count moves on, and lines past its cap are dropped. */
+async function storedLogs(ctx: TxContext, logs: readonly LogWrite[]): Promise<readonly LogWrite[]> {
+  if (logs.length === 0) return logs;
+  const counts = linesPerJob(logs);
+  const rows = await ctx.db.run<{ id: number; before: number }>(ctx.tx, 'countLogLines', [
+    [...counts.keys()],
+    [...counts.values()],
+  ]);
+  return capLogs(logs, new Map(rows.map((r) => [String(r.id), r.before])));
 }
 
 /** A batch the one-statement path (`succeedAndClaim`) can write: plain successes, nothing else. */
@@ -291,7 +321,15 @@ export async function completeJobs(ctx: TxContext, batch: CompletionBatch): Prom
             (await db.run<{ id: number }>(tx, 'cancelRequestedOf', [requeueing])).map((r) => String(r.id)),
           ),
         );
-  const logs = batch.logs ?? [];
+  for (const p of batch.progress ?? [])
+    await db.run(tx, 'setProgress', [p.done, p.total, p.jobId, p.attempt]);
+
+  // Several workers may finish steps of one flow at once: each batch takes its flows' locks first,
+  // in id order, before any job row, so two batches never wait on each other in a cycle.
+  const flows = [...new Set(completions.filter(endsForGood).map((c) => Number(c.flow?.id)))];
+  if (flows.length > 0) await db.run(tx, 'lockFlows', [flows.sort((a, b) => a - b)]);
+  // Log counts lock their jobs' rows: after the flows' locks, as every job row is.
+  const logs = await storedLogs(ctx, batch.logs ?? []);
   if (logs.length > 0) {
     await db.run(tx, 'insertLogs', [
       logs.map((l) => l.jobId),
@@ -300,15 +338,9 @@ export async function completeJobs(ctx: TxContext, batch: CompletionBatch): Prom
       logs.map((l) => l.level),
       logs.map((l) => l.message),
       logs.map((l) => json(l.fields)),
+      logs.map((l) => l.stream ?? 'log'),
     ]);
   }
-  for (const p of batch.progress ?? [])
-    await db.run(tx, 'setProgress', [p.done, p.total, p.jobId, p.attempt]);
-
-  // Several workers may finish steps of one flow at once: each batch takes its flows' locks first,
-  // in id order, before any job row, so two batches never wait on each other in a cycle.
-  const flows = [...new Set(completions.filter(endsForGood).map((c) => Number(c.flow?.id)))];
-  if (flows.length > 0) await db.run(tx, 'lockFlows', [flows.sort((a, b) => a - b)]);
 
   const successes = completions.filter((c) => c.outcome === 'succeeded');
   const succeeded = new Set<string>();

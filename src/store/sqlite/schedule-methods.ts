@@ -20,6 +20,7 @@ export function createScheduleMethods(
   read: Wrap,
 ): ScheduleMethods {
   const s = createSqliteSchedules(db, ctx, flows);
+  const fire = write(s.fireSchedules);
   const d = createSqliteDatasets(db, ctx, s.stmts);
   const b = createSqliteBackfills(db, ctx, s.stmts, s.event);
   return {
@@ -32,7 +33,11 @@ export function createScheduleMethods(
     getScheduleEvents: read(s.getScheduleEvents),
     dueSchedules: read(s.dueSchedules),
     nextScheduleWake: read(s.nextScheduleWake),
-    fireSchedules: write(s.fireSchedules),
+    fireSchedules: async (fires) => {
+      const results = await fire(fires);
+      s.fired(fires, results); // committed: the cached definitions follow the versions
+      return results;
+    },
     listScheduleRuns: read(s.listScheduleRuns),
     // A write: it closes runs it finds ended, so the next look reads only the open ones.
     activeScheduleRuns: write(s.activeScheduleRuns),

@@ -42,9 +42,11 @@ export const SCHEDULE_SQL = {
   deleteEvents: 'DELETE FROM schedule_events WHERE schedule_id = ?',
   deleteRuns: 'DELETE FROM schedule_runs WHERE schedule_id = ?',
   deleteBackfills: 'DELETE FROM backfills WHERE schedule_id = ?',
-  /** (before, limit) */
-  due: `SELECT * FROM schedules WHERE state = 'active' AND wake_at IS NOT NULL AND wake_at <= ?
-    ORDER BY wake_at, id LIMIT ?`,
+  /** (before, limit) -> the columns a fire moves, of due schedules (their definitions are cached) */
+  dueClocks: `SELECT id, state, next_fire_at, wake_at, fire_count, last_fire_at, runtime, version, created_at, updated_at
+    FROM schedules WHERE state = 'active' AND wake_at IS NOT NULL AND wake_at <= ? ORDER BY wake_at, id LIMIT ?`,
+  /** (json ids) -> whole rows, for definitions not cached */
+  schedulesByIds: 'SELECT * FROM schedules WHERE id IN (SELECT value FROM json_each(?))',
   nextWake: `SELECT min(wake_at) FROM schedules WHERE state = 'active' AND wake_at IS NOT NULL`,
   /** (json [[schedule_id, key], ...]) -> the runs already holding these keys */
   runsByKey: `SELECT r.schedule_id, r.key, r.job_id, r.flow_id FROM json_each(?) k

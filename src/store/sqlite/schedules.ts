@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { ConflictError, scheduleNotFound } from '../../core/errors.js';
+import { createDefinitionCache, type ScheduleClock } from '../../schedule/definitions.js';
 import type {
   FireResult,
   NewSchedule,
@@ -49,6 +50,33 @@ interface TakenRow {
 
 type EventInput = { type: ScheduleEventType; data: Record<string, unknown> | null };
 
+/** The columns `dueClocks` reads. */
+interface ClockRow {
+  id: number;
+  state: ScheduleRecord['state'];
+  next_fire_at: number | null;
+  wake_at: number | null;
+  fire_count: number;
+  last_fire_at: number | null;
+  runtime: string;
+  version: number;
+  created_at: number;
+  updated_at: number;
+}
+
+const toClock = (r: ClockRow): ScheduleClock => ({
+  id: String(r.id),
+  state: r.state,
+  nextFireAt: r.next_fire_at,
+  wakeAt: r.wake_at,
+  fireCount: r.fire_count,
+  lastFireAt: r.last_fire_at,
+  runtime: r.runtime,
+  version: r.version,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
 /**
  * The schedule side of the SQLite store: schedules, their events, and firing them into runs. Every
  * function runs inside the caller's transaction (see store.ts); fired jobs and flows go through the
@@ -56,6 +84,8 @@ type EventInput = { type: ScheduleEventType; data: Record<string, unknown> | nul
  */
 export function createSqliteSchedules(db: Database.Database, ctx: WriteContext, flows: SqliteFlows) {
   const stmts = scheduleStatements(db);
+  /** Parsed definitions of due schedules, between the coordinator's reads (see definitions.ts). */
+  const definitions = createDefinitionCache();
   const updateCache = new Map<string, Database.Statement>();
   const listCache = new Map<string, Database.Statement>();
   const cached = (sql: string): Database.Statement => {
@@ -127,6 +157,7 @@ export function createSqliteSchedules(db: Database.Database, ctx: WriteContext, 
       updateCache.set(key, stmt);
     }
     const now = ctx.now();
+    definitions.forget(String(current.id));
     const row = stmt.get(...columns.map(([, v]) => v), now, current.id) as ScheduleDbRow;
     if (patch.trigger) {
       stmts.deleteDatasets.run(current.id);
@@ -139,6 +170,7 @@ export function createSqliteSchedules(db: Database.Database, ctx: WriteContext, 
   function deleteSchedule(name: string): boolean {
     const row = byName(name);
     if (!row) return false;
+    definitions.forget(String(row.id));
     for (const s of [
       stmts.deleteSchedule,
       stmts.deleteEvents,
@@ -184,8 +216,40 @@ export function createSqliteSchedules(db: Database.Database, ctx: WriteContext, 
     ).map(toScheduleEvent);
   }
 
+  /**
+   * Due schedules, in wake order. Only the columns a fire moves are read; each definition comes
+   * from the cache when it is still valid for the row's version, else from the whole row (read
+   * again, and used as it is now: a fire plans from the version it read, whichever).
+   */
   function dueSchedules(request: { before: number; limit: number }): ScheduleRecord[] {
-    return (stmts.due.all(request.before, request.limit) as ScheduleDbRow[]).map(toScheduleRecord);
+    const clocks = (stmts.dueClocks.all(request.before, request.limit) as ClockRow[]).map(toClock);
+    const out: (ScheduleRecord | null)[] = [];
+    const missing = new Map<string, number>();
+    for (const clock of clocks) {
+      const def = definitions.get(clock);
+      if (def) out.push(definitions.record(clock, def));
+      else {
+        missing.set(clock.id, out.length);
+        out.push(null);
+      }
+    }
+    if (missing.size > 0) {
+      const ids = JSON.stringify([...missing.keys()].map(Number));
+      for (const row of stmts.schedulesByIds.all(ids) as (ScheduleDbRow & ClockRow)[]) {
+        const clock = toClock(row);
+        const def = definitions.parse({ ...row, createdAt: row.created_at });
+        definitions.put(clock.id, clock.version, def);
+        out[missing.get(clock.id) as number] = definitions.record(clock, def);
+      }
+    }
+    return out.filter((r) => r !== null);
+  }
+
+  /** After a fire committed: the definitions of the schedules it advanced hold at their new version. */
+  function fired(fires: readonly ScheduleFire[], results: readonly FireResult[]): void {
+    fires.forEach((fire, i) => {
+      if (fire.advance && results[i]?.applied) definitions.advanced(fire.scheduleId, fire.advance.version);
+    });
   }
 
   function nextScheduleWake(): number | null {
@@ -271,7 +335,7 @@ export function createSqliteSchedules(db: Database.Database, ctx: WriteContext, 
 
     // All the batch's jobs in one call, as insertJobs inserts them (a template's runs in one statement).
     if (jobs.length > 0)
-      insertJobs(ctx, jobs).forEach((j, i) => {
+      insertJobs(ctx, jobs, { admission: false }).forEach((j, i) => {
         (jobOuts[i] as RunOut).jobId = j.id;
       });
     for (const [out, earlier] of repeats) {
@@ -359,6 +423,7 @@ export function createSqliteSchedules(db: Database.Database, ctx: WriteContext, 
     dueSchedules,
     nextScheduleWake,
     fireSchedules,
+    fired,
     activeScheduleRuns,
     listScheduleRuns,
   };

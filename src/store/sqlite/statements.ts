@@ -7,23 +7,27 @@ import type Database from 'better-sqlite3';
 const SQL = {
   /**
    * (task, queue, input, priority, run_at, created_at, max_attempts, backoff_ms, backoff_factor,
-   *  backoff_max_ms, backoff_jitter, timeout_ms, metadata, dedup_key)
+   *  backoff_max_ms, backoff_jitter, timeout_ms, metadata, dedup_key, placement, concurrency_key,
+   *  concurrency_limit, sandbox)
    */
   insertJob: `INSERT INTO jobs (task, queue, state, input, priority, run_at, created_at, max_attempts, backoff_ms,
-      backoff_factor, backoff_max_ms, backoff_jitter, timeout_ms, metadata, dedup_key)
-    VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      backoff_factor, backoff_max_ms, backoff_jitter, timeout_ms, metadata, dedup_key, placement, concurrency_key,
+      concurrency_limit, sandbox)
+    VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 
   /**
    * (task, queue, priority, run_at, created_at, max_attempts, backoff_ms, backoff_factor, backoff_max_ms,
-   *  backoff_jitter, timeout_ms, metadata, inputs_json): one job per element of inputs_json, all else
-   * shared (what submitMany sends). Run inside the write transaction, rowids are consecutive.
+   *  backoff_jitter, timeout_ms, metadata, placement, concurrency_key, concurrency_limit, sandbox, inputs_json):
+   * one job per element of inputs_json, all else shared (what submitMany sends). Run inside the
+   * write transaction, rowids are consecutive.
    */
   insertJobsSharing: `INSERT INTO jobs (task, queue, state, input, priority, run_at, created_at, max_attempts, backoff_ms,
-      backoff_factor, backoff_max_ms, backoff_jitter, timeout_ms, metadata)
+      backoff_factor, backoff_max_ms, backoff_jitter, timeout_ms, metadata, placement, concurrency_key, concurrency_limit,
+      sandbox)
     SELECT ?, ?, 'pending',
       CASE type WHEN 'text' THEN json_quote(value) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'
         WHEN 'null' THEN 'null' ELSE value END,
-      ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM json_each(?)`,
+      ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM json_each(?)`,
 
   /** (key) -> the key's holder and whether that job is still unfinished */
   dedupHolder: `SELECT d.job_id AS jobId, d.expires_at AS expiresAt, j.state AS state
@@ -38,14 +42,17 @@ const SQL = {
       lease_expires_at = ?, progress_done = NULL, progress_total = NULL
     WHERE id IN (
       SELECT id FROM jobs
-      WHERE state = 'pending' AND queue = ? AND run_at <= ? AND task IN (SELECT value FROM json_each(?))
+      WHERE state = 'pending' AND placement IS NULL AND concurrency_key IS NULL AND queue = ? AND run_at <= ?
+        AND task IN (SELECT value FROM json_each(?))
       ORDER BY priority DESC, run_at, id LIMIT ?)
     RETURNING id, task, queue, input, priority, attempt, attempt_base, max_attempts, backoff_ms, backoff_factor,
-      backoff_max_ms, backoff_jitter, timeout_ms, metadata, created_at, flow_id, flow_step, flow_role`,
+      backoff_max_ms, backoff_jitter, timeout_ms, metadata, created_at, flow_id, flow_step, flow_role, placement,
+      sandbox`,
 
   /** (queue, now, tasks_json, limit) -> candidates of one queue, in claim order */
   candidatesOfQueue: `SELECT id, priority, run_at FROM jobs
-    WHERE state = 'pending' AND queue = ? AND run_at <= ? AND task IN (SELECT value FROM json_each(?))
+    WHERE state = 'pending' AND placement IS NULL AND concurrency_key IS NULL AND queue = ? AND run_at <= ?
+      AND task IN (SELECT value FROM json_each(?))
     ORDER BY priority DESC, run_at, id LIMIT ?`,
 
   /** (worker_id, now, lease_expires_at, ids_json) -> claimed rows */
@@ -53,7 +60,8 @@ const SQL = {
       lease_expires_at = ?, progress_done = NULL, progress_total = NULL
     WHERE state = 'pending' AND id IN (SELECT value FROM json_each(?))
     RETURNING id, task, queue, input, priority, attempt, attempt_base, max_attempts, backoff_ms, backoff_factor,
-      backoff_max_ms, backoff_jitter, timeout_ms, metadata, created_at, flow_id, flow_step, flow_role`,
+      backoff_max_ms, backoff_jitter, timeout_ms, metadata, created_at, flow_id, flow_step, flow_role, placement,
+      sandbox`,
 
   /** (job_id, at, type, attempt, worker_id, detail_json) */
   insertEvent:
@@ -103,7 +111,10 @@ const SQL = {
   jobStateAttempt: 'SELECT state, attempt, queue FROM jobs WHERE id = ?',
 
   /** (job_id, attempt, at, level, message, fields_json) */
-  insertLog: 'INSERT INTO job_logs (job_id, attempt, at, level, message, fields) VALUES (?, ?, ?, ?, ?, ?)',
+  /** (lines, id) -> the job's line count after adding these */
+  countLogLines: 'UPDATE jobs SET log_lines = log_lines + ? WHERE id = ? RETURNING log_lines',
+  insertLog:
+    'INSERT INTO job_logs (job_id, attempt, at, level, message, fields, stream) VALUES (?, ?, ?, ?, ?, ?, ?)',
 
   /** (done, total, id, attempt) */
   setProgress: `UPDATE jobs SET progress_done = ?, progress_total = ?
@@ -173,13 +184,18 @@ const SQL = {
   /** (ids_json) */
   deleteJobs: 'DELETE FROM jobs WHERE id IN (SELECT value FROM json_each(?))',
 
-  /** (name, queue, priority, max_attempts, backoff_ms, backoff_factor, backoff_max_ms, backoff_jitter, timeout_ms, now, revertible) */
+  /**
+   * (name, queue, priority, max_attempts, backoff_ms, backoff_factor, backoff_max_ms, backoff_jitter, timeout_ms, now,
+   *  revertible, placement, concurrency)
+   */
   registerTask: `INSERT INTO tasks (name, queue, priority, max_attempts, backoff_ms, backoff_factor, backoff_max_ms,
-      backoff_jitter, timeout_ms, updated_at, revertible) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      backoff_jitter, timeout_ms, updated_at, revertible, placement, concurrency)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (name) DO UPDATE SET queue = excluded.queue, priority = excluded.priority,
       max_attempts = excluded.max_attempts, backoff_ms = excluded.backoff_ms, backoff_factor = excluded.backoff_factor,
       backoff_max_ms = excluded.backoff_max_ms, backoff_jitter = excluded.backoff_jitter,
-      timeout_ms = excluded.timeout_ms, updated_at = excluded.updated_at, revertible = excluded.revertible`,
+      timeout_ms = excluded.timeout_ms, updated_at = excluded.updated_at, revertible = excluded.revertible,
+      placement = excluded.placement, concurrency = excluded.concurrency`,
   /** (name) */
   getTask: 'SELECT * FROM tasks WHERE name = ?',
 

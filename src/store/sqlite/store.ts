@@ -14,12 +14,16 @@ import {
 } from '../rows.js';
 import type { NewJob, Store, StoreNotification } from '../types.js';
 import { cancelJob, deleteFinishedJobs, retryJob } from './admin.js';
+import { createSqliteAuth } from './auth.js';
 import { createSqliteFlows } from './flows.js';
+import { createSqliteMetrics } from './metrics.js';
 import { migrate } from './migrate.js';
 import { createSubscriptions, publish } from './notify.js';
+import { preparePlacementStatements } from './placement-sql.js';
 import { getJob, getJobEvents, getJobLogs, listJobs } from './read.js';
 import { createScheduleMethods } from './schedule-methods.js';
 import { prepareStatements } from './statements.js';
+import { createSqlitePlacementMethods } from './workers.js';
 import {
   claimJobs,
   completeJobs,
@@ -74,6 +78,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   }
 
   const stmts = prepareStatements(db);
+  const placement = preparePlacementStatements(db);
   const dataVersion = db.prepare('PRAGMA data_version').pluck();
   const listCache = new Map<string, Database.Statement>();
   const channel = file ?? `memory:${memoryStores++}`;
@@ -87,6 +92,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     announce: (n) => pending.push(n),
     flowJobFinished: (event) => flows.jobFinished(event),
     flushFlowJobs: () => flows.flushJobEvents(),
+    placement,
   };
   const flows = createSqliteFlows(db, ctx);
   const schedules = createScheduleMethods(db, ctx, flows, write, read);
@@ -160,7 +166,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     description: `sqlite:${options.path}`,
     insertJobs: (jobs, opts) =>
       opts?.tx === undefined
-        ? jobs.length === 1 && !jobs[0]?.dedup
+        ? jobs.length === 1 && !jobs[0]?.dedup && !placement.admission.get(jobs[0]?.queue)
           ? insertOneStatement(jobs)
           : insertIntoSqlite(jobs)
         : Promise.reject(
@@ -198,9 +204,14 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
           t.timeoutMs,
           now,
           t.revertible ? 1 : 0,
+          t.placement ? JSON.stringify(t.placement) : null,
+          t.concurrency ? JSON.stringify(t.concurrency) : null,
         );
     }),
     ...schedules,
+    ...createSqliteAuth(db, write, read),
+    ...createSqliteMetrics(db, read, () => clock.now()),
+    ...createSqlitePlacementMethods(placement, clock, write, read),
     insertFlow: write((flow) => flows.insertFlow(flow)),
     getFlow: read((id: string) => flows.getFlow(id)),
     getFlowState: read((id: string) => flows.getFlowState(id)),

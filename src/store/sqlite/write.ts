@@ -12,9 +12,11 @@ import {
 } from '../rows.js';
 import {
   cancelledError,
+  capLogs,
   flowOutcome,
   holdsDedupKey,
   honourCancels,
+  linesPerJob,
   requeueingIds,
   sameTemplate,
   summarizeError,
@@ -28,9 +30,12 @@ import type {
   ExtendLeasesRequest,
   ExtendLeasesResult,
   InsertedJob,
+  LogWrite,
   NewJob,
   StoreNotification,
 } from '../types.js';
+import { admit, pickPlacedJobs, rateWindows, useRateWindows } from './placement.js';
+import type { PlacementStatements } from './placement-sql.js';
 import type { Statements } from './statements.js';
 
 /** What the write operations need: statements, the time, and a way to announce changes after commit. */
@@ -46,6 +51,7 @@ export interface WriteContext {
   flowJobFinished: (event: FlowJobOutcome) => void;
   /** Moves the queued flows on now (completions do, so that a claim in the same transaction sees the next steps). */
   flushFlowJobs: () => void;
+  placement: PlacementStatements;
 }
 
 const json = (value: unknown): string | null =>
@@ -80,6 +86,10 @@ function insertSharing(ctx: WriteContext, jobs: readonly NewJob[], now: number):
     ...retryParams(first.retry),
     first.timeoutMs,
     json(first.metadata),
+    json(first.placement),
+    first.concurrency?.key ?? null,
+    first.concurrency?.limit ?? null,
+    json(first.sandbox ?? null),
     inputs,
   );
   if (result.changes !== jobs.length)
@@ -100,6 +110,10 @@ function insertOne(ctx: WriteContext, job: NewJob, now: number, runAt: number): 
     job.timeoutMs,
     json(job.metadata),
     job.dedup?.key ?? null,
+    json(job.placement),
+    job.concurrency?.key ?? null,
+    job.concurrency?.limit ?? null,
+    json(job.sandbox ?? null),
   );
   return Number(result.lastInsertRowid);
 }
@@ -112,8 +126,17 @@ function dedupHolder(ctx: WriteContext, key: string, now: number): string | null
   return holder && holdsDedupKey(holder, now) ? String(holder.jobId) : null;
 }
 
-export function insertJobs(ctx: WriteContext, jobs: readonly NewJob[]): InsertedJob[] {
+/**
+ * Inserts jobs. Submissions pass the queues' admission limits first (placement.ts); runs fired by
+ * schedules do not (`admission: false`): a full queue must not stop every schedule from firing.
+ */
+export function insertJobs(
+  ctx: WriteContext,
+  jobs: readonly NewJob[],
+  options: { admission: boolean } = { admission: true },
+): InsertedJob[] {
   const now = ctx.now();
+  if (options.admission) admit(ctx.placement, ctx, jobs, now);
   const out: InsertedJob[] = [];
   const queues = new Set<string>();
   let earliest = Number.POSITIVE_INFINITY;
@@ -153,42 +176,72 @@ export function insertJobs(ctx: WriteContext, jobs: readonly NewJob[]): Inserted
   return out;
 }
 
+/**
+ * Claims in claim order (priority, runAt, insertion): placed jobs first (those that fit what the
+ * worker has free, their concurrency keys and rate windows), then plain ones. A single queue
+ * without a rate limit is one UPDATE; otherwise candidates of each queue are merged in claim order.
+ */
 export function claimJobs(ctx: WriteContext, req: ClaimRequest): ClaimedJob[] {
   if (req.limit <= 0 || req.queues.length === 0 || req.tasks.length === 0) return [];
   const now = ctx.now();
+  const lease = now + req.leaseMs;
   const tasks = JSON.stringify(req.tasks);
-  let rows: ClaimRow[];
-  if (req.queues.length === 1) {
-    rows = ctx.stmts.claimFromQueue.all(
-      req.workerId,
-      now,
-      now + req.leaseMs,
-      req.queues[0],
-      now,
-      tasks,
-      req.limit,
-    ) as ClaimRow[];
-  } else {
-    // Best `limit` candidates across queues, merged in claim order.
-    const candidates: { id: number; priority: number; run_at: number }[] = [];
+  const windows = rateWindows(ctx.placement, req.queues, now);
+  const allowance = (queue: string) => windows.get(queue)?.allowance ?? Number.POSITIVE_INFINITY;
+  const placed = pickPlacedJobs(ctx.placement, req, now, req.limit, allowance);
+  const perQueue = placed.perQueue;
+  let rows: ClaimRow[] =
+    placed.ids.length > 0
+      ? (ctx.stmts.claimByIds.all(req.workerId, now, lease, JSON.stringify(placed.ids)) as ClaimRow[])
+      : [];
+  const limit = req.limit - rows.length;
+  const only = req.queues[0] as string;
+  if (limit > 0 && req.queues.length === 1 && windows.size === 0) {
+    rows = rows.concat(
+      ctx.stmts.claimFromQueue.all(req.workerId, now, lease, only, now, tasks, limit) as ClaimRow[],
+    );
+  } else if (limit > 0) {
+    const candidates: { id: number; priority: number; run_at: number; queue: string }[] = [];
     for (const queue of req.queues) {
-      candidates.push(
-        ...(ctx.stmts.candidatesOfQueue.all(queue, now, tasks, req.limit) as {
-          id: number;
-          priority: number;
-          run_at: number;
-        }[]),
-      );
+      const left = Math.min(limit, allowance(queue) - (perQueue.get(queue) ?? 0));
+      if (left <= 0) continue;
+      for (const c of ctx.stmts.candidatesOfQueue.all(queue, now, tasks, left) as {
+        id: number;
+        priority: number;
+        run_at: number;
+      }[])
+        candidates.push({ ...c, queue });
     }
     candidates.sort((a, b) => b.priority - a.priority || a.run_at - b.run_at || a.id - b.id);
-    const ids = candidates.slice(0, req.limit).map((c) => c.id);
-    if (ids.length === 0) return [];
-    rows = ctx.stmts.claimByIds.all(req.workerId, now, now + req.leaseMs, JSON.stringify(ids)) as ClaimRow[];
+    const chosen = candidates.slice(0, limit);
+    for (const c of chosen) perQueue.set(c.queue, (perQueue.get(c.queue) ?? 0) + 1);
+    if (chosen.length > 0) {
+      rows = rows.concat(
+        ctx.stmts.claimByIds.all(
+          req.workerId,
+          now,
+          lease,
+          JSON.stringify(chosen.map((c) => c.id)),
+        ) as ClaimRow[],
+      );
+    }
   }
+  if (windows.size > 0) useRateWindows(ctx.placement, windows, perQueue);
   // The start of each attempt is read from the row (started_at, worker_id) until the attempt ends.
   const claimed = rows.map(toClaimedJob);
   claimed.sort((a, b) => b.priority - a.priority || Number(a.id) - Number(b.id));
   return claimed;
+}
+
+/** The lines of a batch to store: each job's count moves on, and lines past its cap are dropped. */
+function storedLogs(ctx: WriteContext, logs: readonly LogWrite[]): readonly LogWrite[] {
+  if (logs.length === 0) return logs;
+  const before = new Map<string, number>();
+  for (const [jobId, n] of linesPerJob(logs)) {
+    const row = ctx.stmts.countLogLines.get(n, jobId) as { log_lines: number } | undefined;
+    if (row) before.set(jobId, row.log_lines - n);
+  }
+  return capLogs(logs, before);
 }
 
 /**
@@ -249,8 +302,16 @@ export function completeJobs(ctx: WriteContext, batch: CompletionBatch): Complet
             ),
           ),
         );
-  for (const log of batch.logs ?? []) {
-    stmts.insertLog.run(log.jobId, log.attempt, log.at, log.level, log.message, json(log.fields));
+  for (const log of storedLogs(ctx, batch.logs ?? [])) {
+    stmts.insertLog.run(
+      log.jobId,
+      log.attempt,
+      log.at,
+      log.level,
+      log.message,
+      json(log.fields),
+      log.stream ?? 'log',
+    );
   }
   for (const p of batch.progress ?? []) stmts.setProgress.run(p.done, p.total, p.jobId, p.attempt);
 
