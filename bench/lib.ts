@@ -31,7 +31,7 @@ export interface Metric {
   key: string;
   label: string;
   value: number;
-  unit: 'jobs/s' | 'steps/s' | 'schedules/s' | 'ms' | 's' | 'MB' | 'x' | 'count';
+  unit: 'jobs/s' | 'steps/s' | 'schedules/s' | 'req/s' | 'ms' | 's' | 'MB' | 'x' | 'count';
   target?: Target;
 }
 

@@ -121,6 +121,7 @@ const fmt = (value: number, unit: Metric['unit']): string => {
     case 'jobs/s':
     case 'steps/s':
     case 'schedules/s':
+    case 'req/s':
     case 'count':
       return Math.round(value).toLocaleString('en-US');
     case 'ms':

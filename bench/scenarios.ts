@@ -93,6 +93,11 @@ export const SCENARIOS: readonly ScenarioInfo[] = [
     title: '14. drain with resource matching off vs on',
     load: async () => (await import('./placement.js')).placementSqlite,
   },
+  {
+    name: 'http',
+    title: '15. HTTP API: single and bulk submits, GET /jobs/:id, one server process',
+    load: async () => (await import('./http.js')).httpSqlite,
+  },
 ];
 
 /** `npm run bench -- --store postgres`: stint, graphile-worker and pg-boss on PostgreSQL. */
@@ -163,6 +168,12 @@ export const PG_SCENARIOS: readonly ScenarioInfo[] = [
     title: 'P11. drain with resource matching off vs on',
     load: async () => (await import('./placement.js')).placementPostgres,
     limitMs: 120_000,
+  },
+  {
+    name: 'http',
+    title: 'P12. HTTP API: single and bulk submits, GET /jobs/:id, one server process',
+    load: async () => (await import('./http.js')).httpPostgres,
+    limitMs: 90_000,
   },
 ];
 

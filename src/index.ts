@@ -16,6 +16,7 @@ export {
 } from './client/client.js';
 export type { FlowHandle, SubmitFlowOptions } from './client/flows.js';
 export type { FollowLogsOptions } from './client/follow.js';
+export { createHttpClient, type HttpClient, type HttpClientOptions } from './client/http.js';
 export type { QueueApi, QueueSettingsInput } from './client/queues.js';
 export type {
   BackfillOptions,
@@ -29,6 +30,7 @@ export { type Coordinator, type CoordinatorOptions, createCoordinator } from './
 export { type Clock, createFakeClock, type FakeClock, systemClock } from './core/clock.js';
 export type { Duration } from './core/duration.js';
 export {
+  AuthError,
   ClosedError,
   ConflictError,
   type ErrorCode,
@@ -44,6 +46,7 @@ export {
   SandboxError,
   SchemaTooNewError,
   type SerializedError,
+  ServerError,
   StintError,
   StoreError,
   ValidationError,

@@ -14,7 +14,13 @@ import { submitCommand } from './commands/submit.js';
 import { tokensCommands } from './commands/tokens.js';
 import { usersCommands } from './commands/users.js';
 import { workerCommand } from './commands/worker.js';
-import { EXIT, type GlobalOptions } from './context.js';
+import { databaseUrl, EXIT, type GlobalOptions } from './context.js';
+
+/** Commands that work on the store itself: they refuse `--server`. */
+const STORE_ONLY = new Set(['dev', 'worker', 'server', 'migrate', 'tokens', 'users']);
+
+/** Exit 2 for errors the same command cannot get past by running again: bad input, a refused token. */
+const USAGE_CODES = new Set(['VALIDATION', 'UNAUTHENTICATED', 'FORBIDDEN']);
 
 export function buildProgram(): Command {
   const program = new Command('stint')
@@ -24,6 +30,11 @@ export function buildProgram(): Command {
       '--database <url>',
       'SQLite file path, sqlite: URL or postgres:// URL (env STINT_DATABASE_URL; default .stint/stint.db)',
     )
+    .option(
+      '--server <url>',
+      'work on a stint server through its HTTP API instead of a database (env STINT_SERVER)',
+    )
+    .option('--token <token>', 'API token for --server (env STINT_TOKEN, which keeps it out of ps)')
     .option('--json', 'machine-readable output')
     .showHelpAfterError('(run stint --help for usage)')
     .exitOverride();
@@ -43,6 +54,12 @@ export function buildProgram(): Command {
   tokensCommands(program, globals);
   usersCommands(program, globals);
   migrateCommand(program, globals);
+  program.hook('preAction', (_program, action) => {
+    let top: Command = action;
+    while (top.parent && top.parent !== program) top = top.parent;
+    // Commands that need the store itself say so before they start, rather than open a local file.
+    if (STORE_ONLY.has(top.name())) databaseUrl(globals(), top.name());
+  });
   for (const cmd of program.commands) {
     cmd.exitOverride();
     for (const sub of cmd.commands) sub.exitOverride();
@@ -67,7 +84,7 @@ export async function main(argv: string[]): Promise<void> {
     }
     if (err instanceof StintError) {
       console.error(`stint: ${err.message}`);
-      process.exitCode = err.code === 'VALIDATION' ? EXIT.usage : EXIT.failed;
+      process.exitCode = USAGE_CODES.has(err.code) ? EXIT.usage : EXIT.failed;
       return;
     }
     console.error(`stint: ${(err as Error).stack ?? String(err)}`);

@@ -1,26 +1,54 @@
-import { type Client, createClient } from '../client/client.js';
+import { createClient } from '../client/client.js';
+import { createHttpClient, type HttpClient } from '../client/http.js';
+import { openStore } from '../store/open.js';
 import type { Store } from '../store/types.js';
-import { EXIT, type GlobalOptions, printJson, withStore } from './context.js';
+import type { Task } from '../task/define.js';
+import { EXIT, type GlobalOptions, printJson, target } from './context.js';
 import { dim } from './format.js';
 
-/** Opens the store and a client on it for one command. */
-export function withClient<T>(
+/** What commands work with: the client API, on a store or on a server (then there is no `store`). */
+export type CommandClient = HttpClient;
+
+/**
+ * Opens a client for one command: on the store (`--database`), or on a stint server's HTTP API
+ * (`--server`, `--token`). `store` is null on a server; use it only for extras (hints) that can be
+ * left out there.
+ */
+export async function withClient<T>(
   g: GlobalOptions,
-  fn: (client: Client, store: Store) => Promise<T>,
+  fn: (client: CommandClient, store: Store | null) => Promise<T>,
+  options: { tasks?: readonly Task[] } = {},
 ): Promise<T> {
-  return withStore(g, async (store) => {
-    const client = createClient({ store });
+  const where = target(g);
+  const tasks = options.tasks ?? [];
+  if (where.kind === 'server') {
+    const client = createHttpClient({
+      url: where.url,
+      tasks,
+      ...(where.token ? { token: where.token } : {}),
+    });
+    try {
+      return await fn(client, null);
+    } finally {
+      await client.close();
+    }
+  }
+  const store = openStore(where.url);
+  try {
+    const client = createClient({ store, tasks });
     try {
       return await fn(client, store);
     } finally {
       await client.close();
     }
-  });
+  } finally {
+    await store.close();
+  }
 }
 
 /** Waits for a flow (a schedule's run-now) and prints its outputs, or how it failed. */
 export async function waitForFlow(
-  client: Client,
+  client: CommandClient,
   id: string,
   timeout: string | undefined,
   json: boolean,

@@ -24,7 +24,10 @@ export type ErrorCode =
   | 'CLOSED'
   | 'WORKER_SHUTDOWN'
   | 'QUEUE_FULL'
-  | 'SANDBOX_FAILED';
+  | 'SANDBOX_FAILED'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'SERVER';
 
 export class StintError extends Error {
   readonly code: ErrorCode;
@@ -211,6 +214,29 @@ export class SandboxError extends StintError {
 export class WorkerShutdownError extends StintError {
   constructor(message: string) {
     super('WORKER_SHUTDOWN', message);
+  }
+}
+
+/**
+ * A stint server refused the credentials (`UNAUTHENTICATED`: no token, or one it does not accept)
+ * or the request (`FORBIDDEN`: the token's role may not do this).
+ */
+export class AuthError extends StintError {
+  constructor(code: 'UNAUTHENTICATED' | 'FORBIDDEN', message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+/**
+ * A stint server could not be reached, or answered with something other than one of stint's
+ * errors (an outage, a proxy's error page, an older server without the route). `status` is the
+ * HTTP status when there was an answer.
+ */
+export class ServerError extends StintError {
+  readonly status: number | null;
+  constructor(message: string, status: number | null = null, options?: { cause?: unknown }) {
+    super('SERVER', message, options);
+    this.status = status;
   }
 }
 

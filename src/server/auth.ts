@@ -119,6 +119,7 @@ export function installAuth(app: FastifyInstance, auth: AuthConfig): void {
       throw new HttpError(
         'FORBIDDEN',
         `this needs the ${access} role; ${principal.name} is ${principal.role}`,
+        { needed: access, role: principal.role },
       );
   });
 }

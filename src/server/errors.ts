@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { StintError, ValidationError, type ValidationIssue } from '../core/errors.js';
+import { QueueFullError, StintError, ValidationError, type ValidationIssue } from '../core/errors.js';
 
 /**
  * Every error the API returns has one shape:
@@ -100,6 +100,11 @@ export function toErrorResponse(err: unknown, request: FastifyRequest): { status
   }
   if (err instanceof StintError) {
     const status = statusOf(err.code);
+    if (err instanceof QueueFullError)
+      return {
+        status,
+        body: errorBody(err.code, err.message, { queue: err.queue, maxPending: err.maxPending }),
+      };
     if (status < 500) return { status, body: errorBody(err.code, err.message) };
     request.log.error({ err }, 'request failed');
     // Store and internal messages can describe the database; clients get a generic one.

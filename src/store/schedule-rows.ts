@@ -30,8 +30,9 @@ import type {
  * schedule_datasets  schedule_id, dataset; PRIMARY KEY (dataset, schedule_id); index on schedule_id
  * schedule_events    id (auto-increment), schedule_id, at, type, data (JSON); index (schedule_id, id)
  * schedule_runs      id, schedule_id, key, kind, fire_time, partition, backfill_id, job_id, flow_id,
- *                    created_at, open (1 until a reader sees its job/flow finished or gone, then 0);
- *                    UNIQUE (schedule_id, key); partial indexes (schedule_id, created_at, id) WHERE open = 1,
+ *                    created_at, open (1 until a reader sees its job/flow finished or gone, then 0;
+ *                    SQLite writes runs of `allow`, non-continuous schedules with 0, migration 0006);
+ *                    UNIQUE (schedule_id, key) (SQLite: (key, schedule_id)); partial indexes (schedule_id, created_at, id) WHERE open = 1,
  *                    (backfill_id, created_at, id) WHERE backfill_id IS NOT NULL, (partition, schedule_id) WHERE
  *                    partition IS NOT NULL, and (schedule_id, created_at, id) for listing.
  *                    No foreign key to jobs/flows: retention deletes those, the run row stays.

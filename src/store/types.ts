@@ -360,6 +360,16 @@ export interface JobFilter {
   queue?: string;
   /** The jobs of one flow (its steps' runs and reverts). */
   flow?: string;
+  /** Jobs created at or after this time (ms since the epoch, inclusive). */
+  createdAfter?: number;
+  /** Jobs created before this time (ms since the epoch, exclusive). */
+  createdBefore?: number;
+  /**
+   * Jobs whose metadata, as JSON text, contains this text (1-200 characters; case-insensitive:
+   * ASCII letters only on SQLite). It finds keys and values; `%` and `_` are plain characters.
+   * Jobs without metadata never match.
+   */
+  search?: string;
   /** Newest first. @default 50 */
   limit?: number;
   cursor?: string;

@@ -548,6 +548,70 @@ export function describeStoreConformance(
         expect((await store.listJobs({ state: ['cancelled'] })).jobs.map((j) => j.id)).toEqual([ids[2]]);
         expect((await store.listJobs({ state: 'pending' })).jobs).toHaveLength(6);
       });
+
+      it('lists by creation time: after inclusive, before exclusive, paged inside the range', async () => {
+        const t0 = clock.now();
+        const made: { id: string; at: number }[] = [];
+        for (let i = 0; i < 40; i++) {
+          made.push({ id: await insert({ task: i % 3 ? 'x' : 'y' }), at: clock.now() });
+          clock.advance(i % 5 === 4 ? 120_000 : 1000);
+        }
+        const ids = async (filter: Parameters<Store['listJobs']>[0]) => {
+          const out: string[] = [];
+          for (let cursor: string | undefined, n = 0; n < 20; n++) {
+            const page = await store.listJobs({ ...filter, limit: 7, ...(cursor ? { cursor } : {}) });
+            out.push(...page.jobs.map((j) => j.id));
+            if (!page.nextCursor) break;
+            cursor = page.nextCursor;
+          }
+          return out;
+        };
+        const expected = (after: number | null, before: number | null, task?: string) =>
+          made
+            .filter((m) => (after === null || m.at >= after) && (before === null || m.at < before))
+            .filter((m) => task === undefined || (made.indexOf(m) % 3 !== 0) === (task === 'x'))
+            .map((m) => m.id)
+            .reverse();
+        const times = [t0 - 1, t0, made[3]!.at, made[4]!.at, made[4]!.at + 1, made[17]!.at, made[39]!.at + 1];
+        for (const after of times) {
+          expect(await ids({ createdAfter: after })).toEqual(expected(after, null));
+          expect(await ids({ createdBefore: after })).toEqual(expected(null, after));
+          for (const before of times.filter((b) => b > after)) {
+            expect(await ids({ createdAfter: after, createdBefore: before })).toEqual(
+              expected(after, before),
+            );
+          }
+        }
+        expect(await ids({ createdAfter: made[10]!.at, task: 'x' })).toEqual(
+          expected(made[10]!.at, null, 'x'),
+        );
+        await expect(store.listJobs({ createdAfter: t0, createdBefore: t0 })).rejects.toThrow(
+          /createdAfter must be earlier than createdBefore/,
+        );
+        await expect(store.listJobs({ createdAfter: 1.5 })).rejects.toThrow(/createdAfter must be whole/);
+      });
+
+      it('searches metadata text, case-insensitively, with % and _ as plain characters', async () => {
+        const acme = await insert({ metadata: { customer: 'Acme-42', note: 'a_b' } });
+        const other = await insert({ metadata: { customer: 'Globex', note: '50% off' } });
+        await insert({ metadata: null });
+        const found = async (search: string) => (await store.listJobs({ search })).jobs.map((j) => j.id);
+        expect(await found('acme')).toEqual([acme]);
+        expect(await found('ACME-4')).toEqual([acme]);
+        expect(await found('customer')).toEqual([other, acme]);
+        expect(await found('%')).toEqual([other]);
+        expect(await found('a_b')).toEqual([acme]);
+        expect(await found('a%b')).toEqual([]);
+        expect(await found('\\')).toEqual([]);
+        expect(await found('nobody')).toEqual([]);
+        const page = await store.listJobs({ search: 'customer', limit: 1 });
+        expect(page.jobs.map((j) => j.id)).toEqual([other]);
+        expect(
+          (await store.listJobs({ search: 'customer', cursor: page.nextCursor! })).jobs.map((j) => j.id),
+        ).toEqual([acme]);
+        await expect(store.listJobs({ search: '' })).rejects.toThrow(/search must be 1 to 200 characters/);
+        await expect(store.listJobs({ search: 'x'.repeat(201) })).rejects.toThrow(/search must be/);
+      });
     });
 
     describe('retention', () => {

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import type { Client } from '../../client/client.js';
 import type { BackfillOptions } from '../../client/schedules.js';
 import { ConflictError } from '../../core/errors.js';
 import type { BackfillRecord } from '../../schedule/types.js';
@@ -16,7 +15,7 @@ import {
   progressBar,
   progressText,
 } from '../schedule-format.js';
-import { withClient } from '../with-client.js';
+import { type CommandClient, withClient } from '../with-client.js';
 
 type Globals = () => GlobalOptions;
 
@@ -139,7 +138,7 @@ export function backfillCommands(program: Command, globals: Globals): void {
 }
 
 /** Polls a backfill until it ends: a bar redrawn in place on a terminal, a line per change otherwise. */
-async function follow(client: Client, started: BackfillRecord, json: boolean): Promise<number> {
+async function follow(client: CommandClient, started: BackfillRecord, json: boolean): Promise<number> {
   const tty = process.stdout.isTTY === true && !json;
   let b = started;
   let last = '';

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { createClient } from '../../client/client.js';
 import type { SubmitFlowOptions } from '../../client/flows.js';
 import { flowNotFound, ValidationError } from '../../core/errors.js';
 import type { FlowSpec } from '../../flow/spec.js';
@@ -10,10 +9,11 @@ import {
   type FlowStepRecord,
   isFlowFinished,
 } from '../../flow/types.js';
-import { EXIT, type GlobalOptions, printJson, withStore } from '../context.js';
+import { EXIT, type GlobalOptions, printJson } from '../context.js';
 import { bold, colourFlowState, dim, duration, errorText, logLine, relativeTime, table } from '../format.js';
 import { loadTasks } from '../load-tasks.js';
 import { readTextFlag } from '../parse.js';
+import { withClient } from '../with-client.js';
 
 type Globals = () => GlobalOptions;
 
@@ -56,9 +56,14 @@ export function flowsCommands(program: Command, globals: Globals): void {
       ) as FlowSpec;
       const options = await submitOptions(flags);
       const tasks = flags.tasks ? await loadTasks([flags.tasks]) : [];
-      process.exitCode = await withStore(g, async (store) => {
-        const client = createClient({ store, tasks });
-        try {
+      process.exitCode = await withClient(
+        g,
+        async (client, store) => {
+          if (store === null && tasks.length > 0)
+            throw new ValidationError(
+              '--tasks checks steps against local task code only on a store (--database); on a server, steps are checked against the tasks its workers registered: drop --tasks',
+              [{ path: '--tasks', message: 'not available with --server' }],
+            );
           let handle: Awaited<ReturnType<typeof client.submitFlow>>;
           try {
             handle = await client.submitFlow(spec, options);
@@ -95,10 +100,9 @@ export function flowsCommands(program: Command, globals: Globals): void {
             console.error(dim(`see: stint flows show ${flow.id}`));
           }
           return flow.state === 'succeeded' ? EXIT.ok : EXIT.failed;
-        } finally {
-          await client.close();
-        }
-      });
+        },
+        { tasks },
+      );
     });
 
   flows
@@ -112,8 +116,8 @@ export function flowsCommands(program: Command, globals: Globals): void {
     .action(async (opts: { state?: string; name?: string; limit: string; cursor?: string }) => {
       const g = globals();
       const state = opts.state === undefined ? undefined : parseStates(opts.state);
-      await withStore(g, async (store) => {
-        const page = await store.listFlows({
+      await withClient(g, async (client) => {
+        const page = await client.listFlows({
           ...(state ? { state } : {}),
           ...(opts.name ? { name: opts.name } : {}),
           ...(opts.cursor ? { cursor: opts.cursor } : {}),
@@ -132,15 +136,10 @@ export function flowsCommands(program: Command, globals: Globals): void {
     .option('--items', 'list every item of a map step (default: counts by state)')
     .action(async (id: string, opts: { items?: boolean }) => {
       const g = globals();
-      await withStore(g, async (store) => {
-        const client = createClient({ store });
-        try {
-          const { flow, steps } = await client.flow(id).status();
-          if (g.json) return printJson({ flow, steps });
-          console.log(flowDetails(flow, steps, opts.items === true));
-        } finally {
-          await client.close();
-        }
+      await withClient(g, async (client) => {
+        const { flow, steps } = await client.flow(id).status();
+        if (g.json) return printJson({ flow, steps });
+        console.log(flowDetails(flow, steps, opts.items === true));
       });
     });
 
@@ -150,14 +149,15 @@ export function flowsCommands(program: Command, globals: Globals): void {
     .option('-f, --follow', 'keep printing new lines until the flow ends')
     .action(async (id: string, opts: { follow?: boolean }) => {
       const g = globals();
-      await withStore(g, async (store) => {
+      await withClient(g, async (client, store) => {
         let after = 0;
         for (;;) {
           // Read the state first: lines written before the flow ended are then all visible below.
-          const state = await store.getFlowState(id);
+          // (A server has no state-only read: the flow's record is read instead.)
+          const state = store ? await store.getFlowState(id) : (await client.getFlow(id)).state;
           if (!state) throw flowNotFound(id);
           for (;;) {
-            const lines = await store.getFlowLogs(id, { afterId: after, limit: 1000 });
+            const lines = await client.flowLogs(id, { afterId: after, limit: 1000 });
             for (const l of lines)
               console.log(
                 g.json
@@ -179,8 +179,8 @@ export function flowsCommands(program: Command, globals: Globals): void {
     .option('--reason <text>', 'recorded with the flow', 'cancelled from the CLI')
     .action(async (id: string, opts: { reason: string }) => {
       const g = globals();
-      await withStore(g, async (store) => {
-        const flow = await store.cancelFlow(id, opts.reason);
+      await withClient(g, async (client) => {
+        const flow = await client.cancelFlow(id, opts.reason);
         if (g.json) return printJson(flow);
         console.log(
           isFlowFinished(flow.state)

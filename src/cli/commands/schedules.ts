@@ -38,8 +38,9 @@ const TRIGGERS: readonly TriggerType[] = ['cron', 'interval', 'once', 'datasets'
 const TRIGGER_FLAGS = '--cron EXPR, --every DUR, --once TIME, --datasets a,b or --continuous';
 
 /** Warns (on stderr) when no worker has registered the task yet: its runs would wait. */
-async function noteUnknownTask(store: Store, d: Partial<ScheduleDefinition>): Promise<void> {
-  if (typeof d.task !== 'string' || (await store.getTaskDefaults(d.task))) return;
+async function noteUnknownTask(store: Store | null, d: Partial<ScheduleDefinition>): Promise<void> {
+  // On a server (no store) the task registry is not readable: no note.
+  if (store === null || typeof d.task !== 'string' || (await store.getTaskDefaults(d.task))) return;
   const queue = d.job?.queue ?? 'default';
   console.error(
     dim(
@@ -224,7 +225,7 @@ export function schedulesCommands(program: Command, globals: Globals): void {
     .option('--wait-timeout <duration>', 'with --wait: give up after this long, e.g. 5m')
     .action(async (name: string, opts: { partition?: string; wait?: boolean; waitTimeout?: string }) => {
       const g = globals();
-      process.exitCode = await withClient(g, async (client, store) => {
+      process.exitCode = await withClient(g, async (client) => {
         const run = await withFlagNames(
           () =>
             client.runScheduleNow(name, opts.partition === undefined ? {} : { partition: opts.partition }),
@@ -245,7 +246,7 @@ export function schedulesCommands(program: Command, globals: Globals): void {
           }
           return EXIT.ok;
         }
-        if (run.jobId) return waitAndPrint(store, run.jobId, opts.waitTimeout, g.json === true);
+        if (run.jobId) return waitAndPrint(client, run.jobId, opts.waitTimeout, g.json === true);
         return waitForFlow(client, run.flowId as string, opts.waitTimeout, g.json === true);
       });
     });

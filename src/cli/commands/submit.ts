@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { createClient } from '../../client/client.js';
 import type { SubmitOptions } from '../../client/submit-options.js';
 import { ValidationError } from '../../core/errors.js';
-import { type GlobalOptions, printJson, withStore } from '../context.js';
+import { type GlobalOptions, printJson } from '../context.js';
 import { dim } from '../format.js';
 import { loadTasks } from '../load-tasks.js';
 import { intFlag, listFlag, resourcesFlag } from '../parse.js';
+import { withClient } from '../with-client.js';
 import { waitAndPrint } from './jobs.js';
 
 /** `zone=eu-1,ssd` -> { zone: 'eu-1', ssd: true } (a bare name asks only for the label). */
@@ -117,19 +117,19 @@ export function submitCommand(program: Command, globals: () => GlobalOptions): v
         );
       }
 
-      process.exitCode = await withStore(g, async (store) => {
-        if (tasks.length === 0 && !(await store.getTaskDefaults(taskName))) {
-          console.error(
-            dim(
-              `note: no worker has registered task ${taskName} yet; the job waits in queue "${options.queue ?? 'default'}" until one does`,
-            ),
-          );
-        }
-        const client = createClient({ store, tasks });
-        let id: string;
-        try {
+      process.exitCode = await withClient(
+        g,
+        async (client, store) => {
+          // On a server (no store) the task registry is not readable: no note.
+          if (store && tasks.length === 0 && !(await store.getTaskDefaults(taskName))) {
+            console.error(
+              dim(
+                `note: no worker has registered task ${taskName} yet; the job waits in queue "${options.queue ?? 'default'}" until one does`,
+              ),
+            );
+          }
           const handle = await client.submit(taskName, input, options);
-          id = handle.id;
+          const id = handle.id;
           if (!flags.wait) {
             if (g.json) printJson({ id, deduplicated: handle.deduplicated });
             else {
@@ -139,10 +139,9 @@ export function submitCommand(program: Command, globals: () => GlobalOptions): v
             }
             return 0;
           }
-        } finally {
-          await client.close();
-        }
-        return waitAndPrint(store, id, flags.waitTimeout, g.json === true);
-      });
+          return waitAndPrint(client, id, flags.waitTimeout, g.json === true);
+        },
+        { tasks },
+      );
     });
 }

@@ -5,6 +5,7 @@ import { parseDuration } from '../../core/duration.js';
 import { jobNotFound } from '../../core/errors.js';
 import { isFinished, type JobRecord, type JobState } from '../../core/job.js';
 import { parseTime } from '../../schedule/trigger.js';
+import { MAX_SEARCH_LENGTH } from '../../store/job-list.js';
 import type { RouteDeps } from '../deps.js';
 import {
   cursor,
@@ -32,6 +33,19 @@ export function toSubmitOptions(body: SubmitOptionsBody | undefined): SubmitOpti
   if (!body) return {};
   const { runAt, ...rest } = body;
   return runAt === undefined ? rest : { ...rest, runAt: parseTime(runAt, 'options.runAt') };
+}
+
+/** A time in a query string: milliseconds since the epoch, or an ISO 8601 time. */
+const queryTime = z
+  .string()
+  .max(100)
+  .refine((v) => /^[0-9]{1,16}$/.test(v) || Number.isFinite(Date.parse(v)), {
+    message: 'must be milliseconds since the epoch or an ISO 8601 time',
+  })
+  .optional();
+
+function queryTimeMs(value: string, path: string): number {
+  return /^[0-9]+$/.test(value) ? Number(value) : parseTime(value, path);
 }
 
 /** What `/result` answers: the job's state and, once it ended, its output or error. */
@@ -102,7 +116,8 @@ export function jobRoutes({ client, store, closing }: RouteDeps): FastifyPluginA
         schema: {
           tags,
           summary: 'List jobs, newest first',
-          description: 'Pass nextCursor back as cursor for the next page.',
+          description:
+            'Pass nextCursor back as cursor for the next page. A time range keeps the listing fast on a big table; a search alone may read many rows before it fills a page.',
           querystring: z.strictObject({
             state: jobStates.describe('one state, or several separated by commas'),
             task: z.string().min(1).max(200).optional(),
@@ -111,14 +126,29 @@ export function jobRoutes({ client, store, closing }: RouteDeps): FastifyPluginA
               .string()
               .regex(/^[0-9]{1,19}$/, 'must be a numeric flow id')
               .optional(),
+            createdAfter: queryTime.describe('jobs created at or after this time (inclusive)'),
+            createdBefore: queryTime.describe('jobs created before this time (exclusive)'),
+            search: z
+              .string()
+              .min(1)
+              .max(MAX_SEARCH_LENGTH)
+              .optional()
+              .describe("case-insensitive text in the job's metadata (as JSON text: keys and values)"),
             cursor,
             limit: limit(500),
           }),
         },
       },
       async (request) => {
-        const { state, ...rest } = request.query;
-        return client.list({ ...rest, ...(state ? { state: state as JobState[] } : {}) });
+        const { state, createdAfter, createdBefore, ...rest } = request.query;
+        return client.list({
+          ...rest,
+          ...(state ? { state: state as JobState[] } : {}),
+          ...(createdAfter !== undefined ? { createdAfter: queryTimeMs(createdAfter, 'createdAfter') } : {}),
+          ...(createdBefore !== undefined
+            ? { createdBefore: queryTimeMs(createdBefore, 'createdBefore') }
+            : {}),
+        });
       },
     );
 

@@ -7,6 +7,7 @@ import {
   type JobState,
 } from '../../core/job.js';
 import type { FlowLogEntry } from '../../flow/types.js';
+import { CREATED_AT_DISORDER_MS, checkListRange, idBoundCte, type ListRange } from '../job-list.js';
 import {
   type EventRow,
   type FlowLogRow,
@@ -23,6 +24,7 @@ import {
 import { cancelledError, cancelledFlowJob, decodeCursor, encodeCursor, flowJobRetry } from '../rules.js';
 import type { JobFilter, JobPage } from '../types.js';
 import type { Db, Queryable } from './db.js';
+import { quoteIdent } from './sql.js';
 import { nowOf, type TxContext } from './write.js';
 
 export async function getJob(db: Db, on: Queryable, id: string): Promise<JobRecord | null> {
@@ -87,12 +89,30 @@ export async function listJobs(db: Db, on: Queryable, filter: JobFilter): Promis
         ]);
       }
     }
-    where.push(`state = ANY(${bind(states)}::text[])`);
+    // With a time range, `state || ''` keeps the planner off the partial indexes on state (it
+    // cannot prove their predicate): the id range is the bounded walk, while a partial index
+    // holds every job of that state in the table (state has no statistics to tell it otherwise).
+    const column =
+      filter.createdAfter !== undefined || filter.createdBefore !== undefined ? "(state || '')" : 'state';
+    where.push(`${column} = ANY(${bind(states)}::text[])`);
   }
   if (filter.task !== undefined) where.push(`task = ${bind(filter.task)}`);
   if (filter.queue !== undefined) where.push(`queue = ${bind(filter.queue)}`);
   if (filter.flow !== undefined) where.push(`flow_id = ${bind(toRowId(filter.flow) ?? -1)}`);
   if (filter.cursor !== undefined) where.push(`id < ${bind(decodeCursor(filter.cursor))}`);
+  // A time range bounds the walk by ids (see job-list.ts), found by a statement of its own: with
+  // the bounds as values the planner sees how few rows the range holds, and walks the primary key.
+  const range = checkListRange(filter);
+  const bounds = await idBounds(db, on, range);
+  if (range.createdAfter !== null) {
+    if (bounds.after !== null) where.push(`id >= ${bind(bounds.after)}`);
+    where.push(`created_at >= ${bind(range.createdAfter)}::bigint`);
+  }
+  if (range.createdBefore !== null) {
+    if (bounds.before !== null) where.push(`id < ${bind(bounds.before)}`);
+    where.push(`created_at < ${bind(range.createdBefore)}::bigint`);
+  }
+  if (range.pattern !== null) where.push(`metadata::text ILIKE ${bind(range.pattern)} ESCAPE '\\'`);
   const sql = `${db.statements.listPrefix} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ${bind(limit + 1)}`;
   const rows = await db.runText<JobRow>(on, sql, values);
   const page = rows.slice(0, limit);
@@ -100,6 +120,43 @@ export async function listJobs(db: Db, on: Queryable, filter: JobFilter): Promis
   return {
     jobs: page.map(toJobRecord),
     nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null,
+  };
+}
+
+/**
+ * The id bounds of a time range: jobs below `after` were created before `createdAfter`, jobs at or
+ * above `before` at or after `createdBefore` (each with CREATED_AT_DISORDER_MS of slack). A bound
+ * that excludes nothing is null, so a range reaching into the future still sees jobs inserted since
+ * this statement.
+ */
+async function idBounds(
+  db: Db,
+  on: Queryable,
+  range: ListRange,
+): Promise<{ after: number | null; before: number | null }> {
+  if (range.createdAfter === null && range.createdBefore === null) return { after: null, before: null };
+  const jobs = `${quoteIdent(db.schema)}.jobs`;
+  const ctes: string[] = [];
+  const columns: string[] = [];
+  const values: number[] = [];
+  const add = (name: string, threshold: number) => {
+    values.push(threshold);
+    const t = `$${values.length}::bigint`;
+    ctes.push(idBoundCte(name, jobs, '0::bigint', () => t));
+    columns.push(`(SELECT max(lo) FROM ${name}) AS ${name}`, `(SELECT max(hi) FROM ${name}) AS ${name}_top`);
+  };
+  if (range.createdAfter !== null) add('after_id', range.createdAfter - CREATED_AT_DISORDER_MS);
+  if (range.createdBefore !== null) add('before_id', range.createdBefore + CREATED_AT_DISORDER_MS);
+  const [row] = await db.runText<Record<string, string | null>>(
+    on,
+    `WITH RECURSIVE ${ctes.join(', ')} SELECT ${columns.join(', ')}`,
+    values,
+  );
+  const after = Number(row?.after_id ?? 0);
+  const before = Number(row?.before_id ?? 0);
+  return {
+    after: after > 0 ? after : null,
+    before: range.createdBefore !== null && before < Number(row?.before_id_top ?? 0) ? before : null,
   };
 }
 

@@ -35,7 +35,8 @@ export async function listScheduleRuns(
   };
   if (filter.scheduleId !== undefined) where.push(`r.schedule_id = ${bind(toRowId(filter.scheduleId) ?? 0)}`);
   if (filter.backfillId !== undefined) where.push(`r.backfill_id = ${bind(toRowId(filter.backfillId) ?? 0)}`);
-  if (filter.active) where.push(`r.open AND ${RUN_ACTIVE}`);
+  // Not `r.open`: as on SQLite, whose runs of `allow` schedules are written closed (its migration 0006).
+  if (filter.active) where.push(RUN_ACTIVE);
   if (filter.cursor !== undefined) {
     const at = cursorOf(filter.cursor);
     where.push(`(r.created_at, r.id) < (${bind(at.createdAt)}::bigint, ${bind(at.id)}::bigint)`);

@@ -7,6 +7,7 @@ import {
   type JobRecord,
   type JobState,
 } from '../../core/job.js';
+import { CREATED_AT_DISORDER_MS, checkListRange, idBoundCte } from '../job-list.js';
 import {
   type EventRow,
   type JobRow,
@@ -85,13 +86,44 @@ export function listJobs(
     where.push('id < ?');
     params.push(decodeCursor(filter.cursor));
   }
-  const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+  // A time range bounds the walk by ids (see job-list.ts); the CTEs' parameters come first.
+  const range = checkListRange(filter);
+  const ctes: string[] = [];
+  const cteParams: unknown[] = [];
+  const idBound = (name: string, threshold: number) => {
+    ctes.push(
+      idBoundCte(name, 'jobs', '0', () => {
+        cteParams.push(threshold);
+        return '?';
+      }),
+    );
+    return `(SELECT max(lo) FROM ${name})`;
+  };
+  if (range.createdAfter !== null) {
+    where.push(
+      `id >= ${idBound('after_id', range.createdAfter - CREATED_AT_DISORDER_MS)}`,
+      'created_at >= ?',
+    );
+    params.push(range.createdAfter);
+  }
+  if (range.createdBefore !== null) {
+    where.push(
+      `id < ${idBound('before_id', range.createdBefore + CREATED_AT_DISORDER_MS)}`,
+      'created_at < ?',
+    );
+    params.push(range.createdBefore);
+  }
+  if (range.pattern !== null) {
+    where.push("metadata LIKE ? ESCAPE '\\'");
+    params.push(range.pattern);
+  }
+  const sql = `${ctes.length ? `WITH RECURSIVE ${ctes.join(', ')} ` : ''}SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
   let stmt = cache.get(sql);
   if (!stmt) {
     stmt = db.prepare(sql);
     cache.set(sql, stmt);
   }
-  const rows = stmt.all(...params, limit + 1) as JobRow[];
+  const rows = stmt.all(...cteParams, ...params, limit + 1) as JobRow[];
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   return {

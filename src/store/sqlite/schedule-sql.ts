@@ -21,6 +21,13 @@ export const RUN_FROM = `schedule_runs r JOIN schedules s ON s.id = r.schedule_i
 export const RUN_ACTIVE = `(j.state IN ('pending', 'running')
   OR f.state IN ('running', 'reverting'))`;
 
+/**
+ * A schedule that never reads its open runs (overlap `allow`, not continuous): its runs are written
+ * closed (`open = 0`), so `schedule_runs_open` holds only the runs someone will look at (migration
+ * 0006). `activeScheduleRuns` finds such a schedule's active runs through `schedule_runs_list`.
+ */
+const CLOSED_RUNS = `(trigger_type <> 'continuous' AND policies ->> '$.overlap' = 'allow')`;
+
 /** Statements of the schedule side, each with its parameters. */
 export const SCHEDULE_SQL = {
   /** (name, description, target, trigger, trigger_type, policies, state, next_fire_at, wake_at, metadata, now, now) */
@@ -29,8 +36,8 @@ export const SCHEDULE_SQL = {
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
   scheduleByName: 'SELECT * FROM schedules WHERE name = ?',
   scheduleById: 'SELECT * FROM schedules WHERE id = ?',
-  /** (id) -> whether a schedule exists (the fence of a fire without `advance`) */
-  exists: 'SELECT 1 FROM schedules WHERE id = ?',
+  /** (id) -> a row when the schedule exists (the fence of a fire without `advance`): closed = its runs are written closed */
+  exists: `SELECT ${CLOSED_RUNS} AS closed FROM schedules WHERE id = ?`,
   /** (schedule_id, dataset) */
   insertDataset: 'INSERT OR IGNORE INTO schedule_datasets (dataset, schedule_id) VALUES (?, ?)',
   deleteDatasets: 'DELETE FROM schedule_datasets WHERE schedule_id = ?',
@@ -51,21 +58,35 @@ export const SCHEDULE_SQL = {
   /** (json [[schedule_id, key], ...]) -> the runs already holding these keys */
   runsByKey: `SELECT r.schedule_id, r.key, r.job_id, r.flow_id FROM json_each(?) k
     JOIN schedule_runs r ON r.schedule_id = k.value ->> 0 AND r.key = k.value ->> 1`,
-  /** (now, json [[schedule_id, key, kind, fire_time, partition, backfill_id, job_id, flow_id], ...]) */
+  /** (now, json [[schedule_id, key, kind, fire_time, partition, backfill_id, job_id, flow_id, open], ...]) */
   insertRuns: `INSERT INTO schedule_runs (schedule_id, key, kind, fire_time, partition, backfill_id, job_id, flow_id,
-      created_at)
-    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, ?
+      created_at, open)
+    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, ?,
+      value ->> 8
     FROM json_each(?)`,
   /**
    * (next_fire_at, wake_at, fired, last_fire_at, state, runtime or null to keep, now, id, version)
-   * -> one row when the fence holds (the schedule is active at that version), none otherwise
+   * -> one row {closed} when the fence holds (the schedule is active at that version), none otherwise
    */
   advance: `UPDATE schedules SET next_fire_at = ?, wake_at = ?, fire_count = fire_count + ?, last_fire_at = ?,
       state = ?, runtime = coalesce(?, runtime), version = version + 1, updated_at = ?
-    WHERE id = ? AND version = ? AND state = 'active'`,
-  /** (json ids) -> open runs of these schedules */
-  openRuns: `SELECT ${RUN_COLUMNS} FROM ${RUN_FROM}
-    WHERE r.schedule_id IN (SELECT value FROM json_each(?)) AND r.open = 1 ORDER BY r.created_at, r.id`,
+    WHERE id = ? AND version = ? AND state = 'active' RETURNING ${CLOSED_RUNS} AS closed`,
+  /**
+   * (json ids, json ids) -> open runs of these schedules, and the active runs written closed of
+   * those among them that do not read their open runs (see CLOSED_RUNS), oldest first
+   */
+  openRuns: `SELECT * FROM (
+      SELECT ${RUN_COLUMNS} FROM ${RUN_FROM}
+        WHERE r.schedule_id IN (SELECT value FROM json_each(?)) AND r.open = 1
+      UNION ALL
+      SELECT ${RUN_COLUMNS} FROM ${RUN_FROM}
+        WHERE r.schedule_id IN (SELECT id FROM schedules WHERE id IN (SELECT value FROM json_each(?)) AND ${CLOSED_RUNS})
+          AND r.open = 0 AND ${RUN_ACTIVE})
+    ORDER BY created_at, id`,
+  /** (schedule_id) -> reopens its active runs written closed (the schedule now reads its open runs) */
+  reopenRuns: `UPDATE schedule_runs SET open = 1 WHERE id IN (SELECT r.id FROM schedule_runs r
+      LEFT JOIN jobs j ON j.id = r.job_id LEFT JOIN flows f ON f.id = r.flow_id
+      WHERE r.schedule_id = ? AND r.open = 0 AND ${RUN_ACTIVE})`,
   /** (json run ids) */
   closeRuns: 'UPDATE schedule_runs SET open = 0 WHERE id IN (SELECT value FROM json_each(?))',
   /** (dataset, partition, metadata, now) */

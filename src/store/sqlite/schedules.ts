@@ -163,6 +163,8 @@ export function createSqliteSchedules(db: Database.Database, ctx: WriteContext, 
       stmts.deleteDatasets.run(current.id);
       watch(current.id, patch.trigger);
     }
+    // Runs written closed while the schedule did not read its open runs: it does now.
+    if ((patch.trigger || patch.policies) && !writesClosedRuns(row)) stmts.reopenRuns.run(current.id);
     event(current.id, now, e);
     return toScheduleRecord(row);
   }
@@ -280,7 +282,7 @@ export function createSqliteSchedules(db: Database.Database, ctx: WriteContext, 
 
     const results: FireResult[] = [];
     /** Runs to insert once their jobs exist, in request order. */
-    const newRuns: { scheduleId: number; run: NewScheduleRun; out: RunOut }[] = [];
+    const newRuns: { scheduleId: number; run: NewScheduleRun; out: RunOut; open: 0 | 1 }[] = [];
     const jobs: NewJob[] = [];
     const jobOuts: RunOut[] = [];
     /** Results that repeat a key taken earlier in this batch: they share its ids once known. */
@@ -289,22 +291,23 @@ export function createSqliteSchedules(db: Database.Database, ctx: WriteContext, 
       const id = toRowId(fire.scheduleId);
       const a = fire.advance;
       // The fence: with `advance`, the update applies only to the active schedule at that version.
-      const holds =
-        id !== null &&
-        (a
-          ? stmts.advance.run(
-              a.nextFireAt,
-              a.wakeAt,
-              a.fired,
-              a.lastFireAt,
-              a.state,
-              a.runtime === undefined ? null : JSON.stringify(a.runtime),
-              now,
-              id,
-              a.version,
-            ).changes === 1
-          : stmts.exists.get(id) !== undefined);
-      if (!holds || id === null) {
+      const fenced =
+        id === null
+          ? undefined
+          : ((a
+              ? stmts.advance.get(
+                  a.nextFireAt,
+                  a.wakeAt,
+                  a.fired,
+                  a.lastFireAt,
+                  a.state,
+                  a.runtime === undefined ? null : JSON.stringify(a.runtime),
+                  now,
+                  id,
+                  a.version,
+                )
+              : stmts.exists.get(id)) as { closed: 0 | 1 } | undefined);
+      if (!fenced || id === null) {
         results.push({ scheduleId: fire.scheduleId, applied: false, runs: [] });
         continue;
       }
@@ -326,7 +329,7 @@ export function createSqliteSchedules(db: Database.Database, ctx: WriteContext, 
           out.flowId = flows.insertFlow(run.target.flow).id;
         }
         taken.set(k, out);
-        newRuns.push({ scheduleId: id, run, out });
+        newRuns.push({ scheduleId: id, run, out, open: fenced.closed === 1 ? 0 : 1 });
         runs.push(out);
       }
       for (const e of fire.events ?? []) event(id, now, e);
@@ -346,7 +349,7 @@ export function createSqliteSchedules(db: Database.Database, ctx: WriteContext, 
       stmts.insertRuns.run(
         now,
         JSON.stringify(
-          newRuns.map(({ scheduleId, run, out }) => [
+          newRuns.map(({ scheduleId, run, out, open }) => [
             scheduleId,
             run.key,
             run.kind,
@@ -355,17 +358,22 @@ export function createSqliteSchedules(db: Database.Database, ctx: WriteContext, 
             run.backfillId === null ? null : toRowId(run.backfillId),
             out.jobId === null ? null : Number(out.jobId),
             out.flowId === null ? null : Number(out.flowId),
+            open,
           ]),
         ),
       );
     return results;
   }
 
-  /** Open runs of these schedules; those whose job or flow ended (or is gone) are closed on the way. */
+  /**
+   * Active runs of these schedules: their open runs, of which those whose job or flow ended (or is
+   * gone) are closed on the way, and the active runs of schedules whose runs are written closed.
+   */
   function activeScheduleRuns(scheduleIds: readonly string[]): ScheduleRun[] {
     const ids = scheduleIds.map(toRowId).filter((id) => id !== null);
     if (ids.length === 0) return [];
-    const rows = stmts.openRuns.all(JSON.stringify(ids)) as ScheduleRunDbRow[];
+    const text = JSON.stringify(ids);
+    const rows = stmts.openRuns.all(text, text) as ScheduleRunDbRow[];
     const active: ScheduleRun[] = [];
     const closed: number[] = [];
     for (const row of rows) {
@@ -388,7 +396,7 @@ export function createSqliteSchedules(db: Database.Database, ctx: WriteContext, 
       where.push('r.backfill_id = ?');
       params.push(toRowId(filter.backfillId) ?? -1);
     }
-    if (filter.active) where.push(`r.open = 1 AND ${RUN_ACTIVE}`);
+    if (filter.active) where.push(RUN_ACTIVE);
     if (filter.cursor !== undefined) {
       const c = parseRunCursor(filter.cursor);
       where.push('(r.created_at, r.id) < (?, ?)');
@@ -431,6 +439,14 @@ export function createSqliteSchedules(db: Database.Database, ctx: WriteContext, 
 
 export type SqliteSchedules = ReturnType<typeof createSqliteSchedules>;
 export type { ScheduleStatements };
+
+/** Whether a schedule's runs are written closed: it never reads its open runs (CLOSED_RUNS in SQL). */
+function writesClosedRuns(row: ScheduleDbRow): boolean {
+  return (
+    row.trigger_type !== 'continuous' &&
+    (JSON.parse(row.policies) as { overlap?: string }).overlap === 'allow'
+  );
+}
 
 /** A job pending or running, or a flow running or reverting (not in FINISHED_FLOW_STATES). */
 function isActive(run: ScheduleRun): boolean {

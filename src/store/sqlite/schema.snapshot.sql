@@ -196,10 +196,10 @@ CREATE TABLE schedule_runs (
   job_id      INTEGER,
   flow_id     INTEGER,
   created_at  INTEGER NOT NULL,
-  -- 1 until a reader sees the run's job or flow finished (or deleted): keeps "active runs of a
-  -- schedule" to the few open rows instead of the schedule's whole history.
+  -- 1 until a reader sees the run's job or flow finished (or deleted), for schedules that read their
+  -- open runs; 0 from the start for the others (migration 0006 says why).
   open        INTEGER NOT NULL DEFAULT 1,
-  UNIQUE (schedule_id, key)
+  UNIQUE (key, schedule_id)
 );
 
 CREATE TABLE schedules (

@@ -15,6 +15,7 @@ import {
 import type { NewJob, Store, StoreNotification } from '../types.js';
 import { cancelJob, deleteFinishedJobs, retryJob } from './admin.js';
 import { createSqliteAuth } from './auth.js';
+import { AUTOCHECKPOINT_PAGES, createCheckpointer, JOURNAL_SIZE_LIMIT } from './checkpoint.js';
 import { createSqliteFlows } from './flows.js';
 import { createSqliteMetrics } from './metrics.js';
 import { migrate } from './migrate.js';
@@ -69,6 +70,11 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     if (!memory) db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     db.pragma('foreign_keys = OFF');
+    if (!memory) {
+      // Checkpoints between bursts of writes (checkpoint.ts); SQLite's own is only a backstop.
+      db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
+      db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
+    }
     migrate(db, clock.now());
   } catch (err) {
     if (err instanceof StoreError || (err as { code?: string }).code === 'SCHEMA_TOO_NEW') throw err;
@@ -84,6 +90,11 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const channel = file ?? `memory:${memoryStores++}`;
   let closed = false;
   const untrack = trackResource(`sqlite store ${options.path}`);
+  const checkpoints = memory
+    ? null
+    : createCheckpointer(db, (err) =>
+        process.emitWarning(`stint: checkpointing ${options.path} failed: ${(err as Error).message}`),
+      );
 
   const pending: StoreNotification[] = [];
   const ctx: WriteContext = {
@@ -134,6 +145,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         flows.discard();
         return Promise.reject(wrap(err));
       }
+      checkpoints?.wrote();
       const ended = flows.takeFinished();
       if (ended.length > 0) publish(channel, { type: 'flows-finished', ids: ended });
       if (pending.length > 0) {
@@ -157,7 +169,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
   const insertIntoSqlite = write((jobs: readonly NewJob[]) => insertJobs(ctx, jobs));
   // One job without a dedup key is one INSERT statement.
-  const insertOneStatement = write((jobs: readonly NewJob[]) => insertJobs(ctx, jobs), {
+  // Only for a queue without an admission limit (checked by the caller just before).
+  const insertOneStatement = write((jobs: readonly NewJob[]) => insertJobs(ctx, jobs, { admission: false }), {
     transaction: false,
   });
 
@@ -248,6 +261,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       if (closed) return;
       closed = true;
       subscriptions.close();
+      checkpoints?.close();
       db.close();
       untrack();
     },
