@@ -1,4 +1,5 @@
 import { ValidationError } from '../core/errors.js';
+import type { ScheduleClock } from '../schedule/definitions.js';
 import type {
   BackfillRecord,
   BackfillState,
@@ -300,3 +301,30 @@ export function countRunStates(
   }
   return out;
 }
+
+/** The columns a due read returns (`dueClocks`): what a fire moves, without the JSON definitions. */
+export interface ClockRow {
+  id: number;
+  state: ScheduleRecord['state'];
+  next_fire_at: number | null;
+  wake_at: number | null;
+  fire_count: number;
+  last_fire_at: number | null;
+  runtime: string;
+  version: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export const toClock = (r: ClockRow): ScheduleClock => ({
+  id: String(r.id),
+  state: r.state,
+  nextFireAt: r.next_fire_at,
+  wakeAt: r.wake_at,
+  fireCount: r.fire_count,
+  lastFireAt: r.last_fire_at,
+  runtime: r.runtime,
+  version: r.version,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});

@@ -1,9 +1,5 @@
 import { ConflictError, scheduleNotFound } from '../../core/errors.js';
-import {
-  createDefinitionCache,
-  type DefinitionCache,
-  type ScheduleClock,
-} from '../../schedule/definitions.js';
+import { createDefinitionCache, type DefinitionCache } from '../../schedule/definitions.js';
 import type {
   NewSchedule,
   ScheduleEvent,
@@ -14,9 +10,11 @@ import type {
 } from '../../schedule/types.js';
 import { toRowId } from '../rows.js';
 import {
+  type ClockRow,
   type ScheduleDbRow,
   type ScheduleEventDbRow,
   schedulePatchColumns,
+  toClock,
   toScheduleEvent,
   toScheduleRecord,
   watchedDatasets,
@@ -160,33 +158,6 @@ async function deleteSchedule(ctx: TxContext, name: string): Promise<boolean> {
   await runSchedule(ctx.db, ctx.tx, 'deleteScheduleRest', [row.id]);
   return true;
 }
-
-/** The columns `dueClocks` reads (the rest of a row as SCHEDULE_COLUMNS returns it). */
-interface ClockRow {
-  id: number;
-  state: ScheduleRecord['state'];
-  next_fire_at: number | null;
-  wake_at: number | null;
-  fire_count: number;
-  last_fire_at: number | null;
-  runtime: string;
-  version: number;
-  created_at: number;
-  updated_at: number;
-}
-
-const toClock = (r: ClockRow): ScheduleClock => ({
-  id: String(r.id),
-  state: r.state,
-  nextFireAt: r.next_fire_at,
-  wakeAt: r.wake_at,
-  fireCount: r.fire_count,
-  lastFireAt: r.last_fire_at,
-  runtime: r.runtime,
-  version: r.version,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
 
 /**
  * Due schedules, in wake order. Only the columns a fire moves are read; each definition comes

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { ConflictError, scheduleNotFound } from '../../core/errors.js';
-import { createDefinitionCache, type ScheduleClock } from '../../schedule/definitions.js';
+import { createDefinitionCache } from '../../schedule/definitions.js';
 import type {
   FireResult,
   NewSchedule,
@@ -16,12 +16,14 @@ import type {
 } from '../../schedule/types.js';
 import { toRowId } from '../rows.js';
 import {
+  type ClockRow,
   parseRunCursor,
   runCursor,
   type ScheduleDbRow,
   type ScheduleEventDbRow,
   type ScheduleRunDbRow,
   schedulePatchColumns,
+  toClock,
   toScheduleEvent,
   toScheduleRecord,
   toScheduleRun,
@@ -49,33 +51,6 @@ interface TakenRow {
 }
 
 type EventInput = { type: ScheduleEventType; data: Record<string, unknown> | null };
-
-/** The columns `dueClocks` reads. */
-interface ClockRow {
-  id: number;
-  state: ScheduleRecord['state'];
-  next_fire_at: number | null;
-  wake_at: number | null;
-  fire_count: number;
-  last_fire_at: number | null;
-  runtime: string;
-  version: number;
-  created_at: number;
-  updated_at: number;
-}
-
-const toClock = (r: ClockRow): ScheduleClock => ({
-  id: String(r.id),
-  state: r.state,
-  nextFireAt: r.next_fire_at,
-  wakeAt: r.wake_at,
-  fireCount: r.fire_count,
-  lastFireAt: r.last_fire_at,
-  runtime: r.runtime,
-  version: r.version,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
 
 /**
  * The schedule side of the SQLite store: schedules, their events, and firing them into runs. Every
