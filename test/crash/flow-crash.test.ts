@@ -11,7 +11,7 @@ import { readLedger } from './chaos.js';
 const available = await pgAvailable();
 const dir = tempDir();
 
-const STEPS = 10;
+const STEPS = 20; // long enough (about 5 s per flow) that the kills land while the flows run
 const FLOWS = 3;
 const KILLS = 4;
 
@@ -185,7 +185,7 @@ async function runFlowCrash(o: { db: string; store: Store; ledgerFile: string })
   }
 }
 
-describe('a 10-step flow whose workers are killed mid-step', () => {
+describe('a 20-step flow whose workers are killed mid-step', () => {
   it('SQLite: 3 flows complete; each step completed once and never ran again', async () => {
     const db = tempDbPath(dir);
     await runFlowCrash({
