@@ -146,6 +146,15 @@ export function addResources(into: Resources, amounts: Resources | undefined, si
   }
 }
 
+/**
+ * Placed candidates a claim reads per queue: enough to look past jobs that do not fit this worker
+ * (jobs of a saturated concurrency key are passed over by the store's query itself). A queue whose
+ * head holds more jobs than this that fit nowhere hides the ones behind them from this claim.
+ */
+export function scanBudget(limit: number): number {
+  return Math.max(200, 10 * limit);
+}
+
 /** A pending placed job, as a claim sees it. */
 export interface PlacedCandidate {
   id: string;

@@ -131,6 +131,29 @@ export function describePlacementConformance(
       });
     });
 
+    describe('concurrency keys under racing claims', () => {
+      it('never lets claims running at the same time take more than the limit', async () => {
+        // More jobs of the key than one claim reads, so racing claims read (and lock) different ones.
+        for (let round = 0; round < 3; round++) {
+          const key = `race:${round}`;
+          await store.insertJobs(
+            Array.from({ length: 250 }, (_, i) => job({ input: i, concurrency: { key, limit: 2 } })),
+          );
+          const claims = await Promise.all(
+            Array.from({ length: 6 }, (_, w) => claim(10, { workerId: `racer${w}` })),
+          );
+          const running = (await store.listJobs({ state: 'running', limit: 100 })).jobs;
+          expect(
+            running.filter((j) => j.concurrency?.key === key),
+            key,
+          ).toHaveLength(2);
+          for (const j of claims.flat()) await succeed(j.id);
+          // Leave no running job of this key behind for the next round's count.
+          await store.insertJobs([]);
+        }
+      });
+    });
+
     describe('queues', () => {
       it('limits starts per period with a rate limit', async () => {
         await store.setQueue('default', { rateLimit: { limit: 3, periodMs: 1000 } });

@@ -17,15 +17,23 @@ export function pgPlacementStatements(schema: string) {
   return {
     /**
      * ($1 now, queues[], tasks[], limit per queue) -> pending placed jobs of each queue in claim
-     * order, locked (others' locked rows skipped)
+     * order, locked (others' locked rows skipped); jobs of a concurrency key at its limit (by this
+     * statement's snapshot: the exact count comes after the key's lock) are passed over, so a long
+     * line of one saturated key cannot hide the jobs behind it
      */
     placedCandidates: `SELECT c.* FROM unnest($2::text[]) AS q(name) CROSS JOIN LATERAL (
         SELECT id, queue, priority, run_at, placement::text AS placement, concurrency_key, concurrency_limit
         FROM ${s}.jobs
         WHERE state = 'pending' AND (placement IS NOT NULL OR concurrency_key IS NOT NULL) AND queue = q.name
           AND run_at <= ${NOW} AND task = ANY($3::text[])
+          AND (concurrency_key IS NULL OR concurrency_limit > (SELECT count(*) FROM ${s}.jobs r
+            WHERE r.state = 'running' AND r.concurrency_key = ${s}.jobs.concurrency_key))
         ORDER BY priority DESC, run_at, id LIMIT $4
         FOR UPDATE SKIP LOCKED) c`,
+    /** ($1 now, queues[]) -> whether any placed job of these queues is due (a claim found none it could take) */
+    anyPlaced: `SELECT EXISTS (SELECT 1 FROM unnest($2::text[]) AS q(name) CROSS JOIN LATERAL (
+        SELECT 1 FROM ${s}.jobs WHERE state = 'pending' AND (placement IS NOT NULL OR concurrency_key IS NOT NULL)
+          AND queue = q.name AND run_at <= ${NOW} LIMIT 1) j) AS found`,
     /** ($1 now, queues[], tasks[], limits[]) -> plain pending jobs of each queue up to its limit, locked */
     plainCandidates: `SELECT c.* FROM unnest($2::text[], $4::int[]) AS q(name, n) CROSS JOIN LATERAL (
         SELECT id, queue, priority, run_at FROM ${s}.jobs
@@ -34,13 +42,16 @@ export function pgPlacementStatements(schema: string) {
         ORDER BY priority DESC, run_at, id LIMIT q.n
         FOR UPDATE SKIP LOCKED) c`,
     /**
-     * (keys[]) -> each key's running jobs, counted after taking the key's transaction lock: every
-     * claim of a keyed job takes it first, so the count includes every committed claim
+     * (keys[]) -> takes each key's transaction lock, in key order: every claim of a keyed job takes
+     * it before counting, so two claimers of one key count in turn. The count must be a statement
+     * of its own (`runningOfKeys`): a statement's snapshot is taken when it starts, before a lock it
+     * waited for was granted, and would miss the claim committed meanwhile.
      */
-    runningOfKeys: `WITH locked AS (
-        SELECT k, pg_advisory_xact_lock(hashtext('stint.ck.' || k)) FROM unnest($1::text[]) AS k ORDER BY k)
-      SELECT l.k AS key, (SELECT count(*)::int FROM ${s}.jobs j WHERE j.state = 'running' AND j.concurrency_key = l.k) AS n
-      FROM locked l`,
+    lockKeys: `SELECT count(pg_advisory_xact_lock(hashtext('stint.ck.' || k)))::int AS n
+      FROM (SELECT k FROM unnest($1::text[]) AS k ORDER BY k) keys`,
+    /** (keys[]) -> each key's running jobs (after lockKeys, in a new statement: a fresh snapshot) */
+    runningOfKeys: `SELECT k AS key, (SELECT count(*)::int FROM ${s}.jobs j WHERE j.state = 'running' AND j.concurrency_key = k) AS n
+      FROM unnest($1::text[]) AS k`,
     /** ($1 now, worker_id, lease_ms, ids[]) -> claimed rows */
     claimIds: `UPDATE ${s}.jobs j SET state = 'running', attempt = j.attempt + 1, worker_id = $2, started_at = ${NOW},
         lease_expires_at = ${NOW} + $3::bigint, progress_done = NULL, progress_total = NULL

@@ -1,6 +1,6 @@
 import { QueueFullError } from '../../core/errors.js';
 import type { ClaimedJob } from '../../core/job.js';
-import { type PlacedCandidate, type Placement, pickPlaced } from '../../core/placement.js';
+import { type PlacedCandidate, type Placement, pickPlaced, scanBudget } from '../../core/placement.js';
 import { type QueueRow, rateAllowance } from '../placement-rows.js';
 import { type ClaimRow, toClaimedJob } from '../rows.js';
 import { cancelledError } from '../rules.js';
@@ -51,12 +51,14 @@ export async function claimInTransaction(
     ctx.now,
     queues,
     req.tasks,
-    Math.max(100, 4 * req.limit),
+    scanBudget(req.limit),
   ]);
   placedRows.sort(byClaimOrder);
   const keys = [...new Set(placedRows.map((r) => r.concurrency_key).filter((k): k is string => !!k))];
   const running = new Map<string, number>();
   if (keys.length > 0) {
+    keys.sort();
+    await runPlacement(db, tx, 'lockKeys', [keys]);
     for (const row of await runPlacement<{ key: string; n: number }>(db, tx, 'runningOfKeys', [keys]))
       running.set(row.key, row.n);
   }
@@ -90,7 +92,11 @@ export async function claimInTransaction(
     const n = perQueue.get(queue) ?? 0;
     if (n > 0) await runPlacement(db, tx, 'setWindow', [queue, w.windowStart, w.used + n]);
   }
-  if (ids.length === 0) return { jobs: [], sawPlaced: placedRows.length > 0 };
+  if (ids.length === 0) {
+    // None taken: placed jobs may still wait (their key at its limit, or not fitting here).
+    const [any] = await runPlacement<{ found: boolean }>(db, tx, 'anyPlaced', [ctx.now, req.queues]);
+    return { jobs: [], sawPlaced: placedRows.length > 0 || any?.found === true };
+  }
   const rows = await runPlacement<ClaimRow>(db, tx, 'claimIds', [ctx.now, req.workerId, req.leaseMs, ids]);
   return { jobs: rows.map(toClaimedJob), sawPlaced: true };
 }

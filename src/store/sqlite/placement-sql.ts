@@ -7,11 +7,14 @@ import type Database from 'better-sqlite3';
 const SQL = {
   /**
    * (queue, now, tasks_json, limit) -> pending placed jobs of one queue in claim order (the
-   * jobs_placed index), with what they need
+   * jobs_placed index), with what they need; jobs of a concurrency key at its limit are passed
+   * over here, so a long line of one saturated key cannot hide the jobs behind it
    */
-  placedCandidates: `SELECT id, priority, run_at, placement, concurrency_key, concurrency_limit FROM jobs
+  placedCandidates: `SELECT id, priority, run_at, placement, concurrency_key, concurrency_limit FROM jobs c
     WHERE state = 'pending' AND (placement IS NOT NULL OR concurrency_key IS NOT NULL) AND queue = ? AND run_at <= ?
       AND task IN (SELECT value FROM json_each(?))
+      AND (concurrency_key IS NULL OR concurrency_limit > (SELECT count(*) FROM jobs r
+        WHERE r.state = 'running' AND r.concurrency_key = c.concurrency_key))
     ORDER BY priority DESC, run_at, id LIMIT ?`,
   /** (key) -> running jobs of a concurrency key */
   runningOfKey: `SELECT count(*) FROM jobs WHERE state = 'running' AND concurrency_key = ?`,

@@ -1,5 +1,11 @@
 import { QueueFullError } from '../../core/errors.js';
-import { type PlacedCandidate, type Placement, pickPlaced, type WorkerOffer } from '../../core/placement.js';
+import {
+  type PlacedCandidate,
+  type Placement,
+  pickPlaced,
+  scanBudget,
+  type WorkerOffer,
+} from '../../core/placement.js';
 import { type QueueRow, rateAllowance } from '../placement-rows.js';
 import { cancelledError } from '../rules.js';
 import type { ClaimRequest, NewJob } from '../types.js';
@@ -7,11 +13,6 @@ import type { PlacementStatements } from './placement-sql.js';
 import type { WriteContext } from './write.js';
 
 const NO_OFFER: WorkerOffer = { free: {}, labels: {} };
-
-/** Placed candidates read per queue and claim: enough to look past jobs that do not fit here. */
-export function scanBudget(limit: number): number {
-  return Math.max(100, 4 * limit);
-}
 
 /** Each requested queue's rate window: starts allowed now (Infinity when unlimited). */
 export function rateWindows(
