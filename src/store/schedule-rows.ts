@@ -1,5 +1,5 @@
 import { ValidationError } from '../core/errors.js';
-import type { ScheduleClock } from '../schedule/definitions.js';
+import type { DefinitionCache, ScheduleClock } from '../schedule/definitions.js';
 import type {
   BackfillRecord,
   BackfillState,
@@ -328,3 +328,43 @@ export const toClock = (r: ClockRow): ScheduleClock => ({
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
+
+/** Due schedules read as clocks: the records their cached definitions give, and the ids to read whole. */
+export interface DueRead {
+  out: (ScheduleRecord | null)[];
+  /** Ids whose definitions are not cached for their version, with their place in `out`. */
+  missing: Map<string, number>;
+}
+
+/** Turns due clocks into records where the cache holds their definition at their version. */
+export function cachedDue(rows: readonly ClockRow[], definitions: DefinitionCache): DueRead {
+  const out: (ScheduleRecord | null)[] = [];
+  const missing = new Map<string, number>();
+  for (const clock of rows.map(toClock)) {
+    const def = definitions.get(clock);
+    if (def) out.push(definitions.record(clock, def));
+    else {
+      missing.set(clock.id, out.length);
+      out.push(null);
+    }
+  }
+  return { out, missing };
+}
+
+/**
+ * Completes a due read with the whole rows of its missing ids (parsed, cached at their version);
+ * a schedule deleted in between drops out.
+ */
+export function completeDue(
+  due: DueRead,
+  rows: readonly (ScheduleDbRow & ClockRow)[],
+  definitions: DefinitionCache,
+): ScheduleRecord[] {
+  for (const row of rows) {
+    const clock = toClock(row);
+    const def = definitions.parse({ ...row, createdAt: row.created_at });
+    definitions.put(clock.id, clock.version, def);
+    due.out[due.missing.get(clock.id) as number] = definitions.record(clock, def);
+  }
+  return due.out.filter((r) => r !== null);
+}

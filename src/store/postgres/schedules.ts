@@ -11,10 +11,11 @@ import type {
 import { toRowId } from '../rows.js';
 import {
   type ClockRow,
+  cachedDue,
+  completeDue,
   type ScheduleDbRow,
   type ScheduleEventDbRow,
   schedulePatchColumns,
-  toClock,
   toScheduleEvent,
   toScheduleRecord,
   watchedDatasets,
@@ -171,27 +172,11 @@ async function dueSchedules(
   before: number,
   limit: number,
 ): Promise<ScheduleRecord[]> {
-  const clocks = (await runSchedule<ClockRow>(db, on, 'dueClocks', [before, limit])).map(toClock);
-  const out: (ScheduleRecord | null)[] = [];
-  const missing = new Map<string, number>();
-  for (const clock of clocks) {
-    const def = definitions.get(clock);
-    if (def) out.push(definitions.record(clock, def));
-    else {
-      missing.set(clock.id, out.length);
-      out.push(null);
-    }
-  }
-  if (missing.size > 0) {
-    const ids = [...missing.keys()].map(Number);
-    for (const row of await runSchedule<ScheduleDbRow & ClockRow>(db, on, 'schedulesByIds', [ids])) {
-      const clock = toClock(row);
-      const def = definitions.parse({ ...row, createdAt: row.created_at });
-      definitions.put(clock.id, clock.version, def);
-      out[missing.get(clock.id) as number] = definitions.record(clock, def);
-    }
-  }
-  return out.filter((r) => r !== null);
+  const due = cachedDue(await runSchedule<ClockRow>(db, on, 'dueClocks', [before, limit]), definitions);
+  const ids = [...due.missing.keys()].map(Number);
+  const rows =
+    ids.length === 0 ? [] : await runSchedule<ScheduleDbRow & ClockRow>(db, on, 'schedulesByIds', [ids]);
+  return completeDue(due, rows, definitions);
 }
 
 async function getSchedule(

@@ -17,13 +17,14 @@ import type {
 import { toRowId } from '../rows.js';
 import {
   type ClockRow,
+  cachedDue,
+  completeDue,
   parseRunCursor,
   runCursor,
   type ScheduleDbRow,
   type ScheduleEventDbRow,
   type ScheduleRunDbRow,
   schedulePatchColumns,
-  toClock,
   toScheduleEvent,
   toScheduleRecord,
   toScheduleRun,
@@ -199,27 +200,11 @@ export function createSqliteSchedules(db: Database.Database, ctx: WriteContext, 
    * again, and used as it is now: a fire plans from the version it read, whichever).
    */
   function dueSchedules(request: { before: number; limit: number }): ScheduleRecord[] {
-    const clocks = (stmts.dueClocks.all(request.before, request.limit) as ClockRow[]).map(toClock);
-    const out: (ScheduleRecord | null)[] = [];
-    const missing = new Map<string, number>();
-    for (const clock of clocks) {
-      const def = definitions.get(clock);
-      if (def) out.push(definitions.record(clock, def));
-      else {
-        missing.set(clock.id, out.length);
-        out.push(null);
-      }
-    }
-    if (missing.size > 0) {
-      const ids = JSON.stringify([...missing.keys()].map(Number));
-      for (const row of stmts.schedulesByIds.all(ids) as (ScheduleDbRow & ClockRow)[]) {
-        const clock = toClock(row);
-        const def = definitions.parse({ ...row, createdAt: row.created_at });
-        definitions.put(clock.id, clock.version, def);
-        out[missing.get(clock.id) as number] = definitions.record(clock, def);
-      }
-    }
-    return out.filter((r) => r !== null);
+    const due = cachedDue(stmts.dueClocks.all(request.before, request.limit) as ClockRow[], definitions);
+    const ids = [...due.missing.keys()].map(Number);
+    const rows =
+      ids.length === 0 ? [] : (stmts.schedulesByIds.all(JSON.stringify(ids)) as (ScheduleDbRow & ClockRow)[]);
+    return completeDue(due, rows, definitions);
   }
 
   /** After a fire committed: the definitions of the schedules it advanced hold at their new version. */
