@@ -5,7 +5,9 @@
  *   1. single submits: POST /api/v1/jobs, one job each (after WARMUP unmeasured ones);
  *   2. bulk submits: POST /api/v1/jobs/bulk, BULK_SIZE jobs each, BULK_CONCURRENCY in flight;
  *   3. reads: GET /api/v1/jobs/:id over the jobs of phase 1.
- * No worker runs, so every job stays pending; the row count is checked at the end.
+ * No worker runs, so every job stays pending; the row count is checked at the end. The server
+ * process's CPU time per request (submits, reads) is a steadier figure than the rates on a shared
+ * machine. BENCH_BATCH_SUBMITS=0 turns off the batching of one turn's single submits in the store.
  * Only loopback addresses are ever contacted.
  */
 import { join } from 'node:path';
@@ -100,6 +102,17 @@ async function measure(
     );
     const base = new URL(url);
     if (base.hostname !== '127.0.0.1') throw new Error(`the server must listen on loopback, got ${url}`);
+    /** The server's CPU time so far, in microseconds. */
+    const serverCpu = async () => {
+      const reply = nextMessage(
+        server,
+        (m) => ((m as { type?: string }).type === 'cpu' ? (m as { us: number }).us : undefined),
+        10_000,
+        "the server's CPU time",
+      );
+      server.send({ type: 'cpu' });
+      return reply;
+    };
     const pool = new Pool(base.origin, { connections: CONCURRENCY, pipelining: 1 });
     opened = pool;
     const submitBody = JSON.stringify({ task: 'noop', input: { n: 1 } });
@@ -110,7 +123,9 @@ async function measure(
       ids.push((JSON.parse(reply.body) as { id: string }).id);
     };
     await drive(WARMUP, CONCURRENCY, submit);
+    const cpu0 = await serverCpu();
     const single = await drive(SINGLE, CONCURRENCY, submit);
+    const submitCpuUs = (await serverCpu()) - cpu0;
 
     const bulkBody = JSON.stringify({
       task: 'noop',
@@ -120,11 +135,13 @@ async function measure(
       expectStatus(await call(pool, 'POST', '/api/v1/jobs/bulk', bulkBody), 201, 'bulk submit');
     });
 
+    const cpu1 = await serverCpu();
     const reads = await drive(READS, CONCURRENCY, async (i) => {
       const id = ids[i % ids.length] as string;
       const reply = await call(pool, 'GET', `/api/v1/jobs/${id}`);
       expectStatus(reply, 200, 'get');
     });
+    const readCpuUs = (await serverCpu()) - cpu1;
 
     const expected = WARMUP + single.done + bulk.done * BULK_SIZE;
     const pending = await countPending();
@@ -150,6 +167,12 @@ async function measure(
         unit: 'ms',
       },
       {
+        key: 'http.submit.cpu',
+        label: "POST /jobs, the server process's CPU time per request",
+        value: submitCpuUs / 1000 / single.done,
+        unit: 'ms',
+      },
+      {
         key: 'http.bulk',
         label: `POST /jobs/bulk, ${count(BULK_SIZE)} jobs each, ${BULK_CONCURRENCY} in flight`,
         value: rate(bulk.done * BULK_SIZE, bulk.ms),
@@ -160,6 +183,12 @@ async function measure(
         label: `GET /jobs/:id, up to ${count(READS)} requests, ${CONCURRENCY} in flight`,
         value: rate(reads.done, reads.ms),
         unit: 'req/s',
+      },
+      {
+        key: 'http.get.cpu',
+        label: "GET /jobs/:id, the server process's CPU time per request",
+        value: readCpuUs / 1000 / reads.done,
+        unit: 'ms',
       },
     ];
   } finally {

@@ -114,13 +114,16 @@ export type {
 export { DEFAULT_DATABASE, openStore } from './store/open.js';
 export { createPostgresStore, type PostgresStoreOptions } from './store/postgres/store.js';
 export { createSqliteStore, type SqliteStoreOptions } from './store/sqlite/store.js';
+export type { FailingTask, JobThroughput, ThroughputBucket, ThroughputRequest } from './store/stats.js';
 export type {
   JobFilter,
   JobPage,
+  LeaseRecord,
   QueueSettings,
   QueueStats,
   ShedPolicy,
   Store,
+  TaskInfo,
   WorkerRecord,
   WorkerRecordState,
 } from './store/types.js';

@@ -9,6 +9,7 @@ import type {
   ScheduleRunState,
 } from '../schedule/types.js';
 import { bold, colourFlowState, dim, duration, relativeTime, table } from './format.js';
+import { bar } from './progress.js';
 
 /** Human output for schedules, their runs and events, and backfills. */
 
@@ -223,8 +224,7 @@ export function progressText(b: BackfillRecord): string {
 
 /** `[██████░░░░] 12/30 done (...)`, for a terminal. */
 export function progressBar(b: BackfillRecord, width = 24): string {
-  const filled = b.total === 0 ? width : Math.round((backfillProgress(b).done / b.total) * width);
-  return `[${'#'.repeat(filled)}${dim('-'.repeat(width - filled))}] ${progressText(b)}`;
+  return `${bar(backfillProgress(b).done, b.total, width)} ${progressText(b)}`;
 }
 
 export function backfillRange(b: BackfillRecord): string {

@@ -67,3 +67,17 @@ export async function waitForFlow(
   }
   return flow.state === 'succeeded' ? EXIT.ok : EXIT.failed;
 }
+
+/**
+ * Whether some worker has registered `task` (read from the store, or `GET /tasks/:name` on a
+ * server); used for the "no worker has registered task X yet" notes.
+ */
+export async function isRegistered(client: CommandClient, task: string): Promise<boolean> {
+  try {
+    await client.getTask(task);
+    return true;
+  } catch (err) {
+    if ((err as { code?: string }).code === 'TASK_NOT_FOUND') return false;
+    throw err;
+  }
+}

@@ -25,6 +25,8 @@ import { concurrencyFor, type JobDefaults, type SubmitOptions, toNewJob } from '
 
 /** How long a client trusts a task's registered defaults before reading them again. */
 const REGISTRY_TTL_MS = 10_000;
+/** The longest a registry read is shared by the submits of one turn. */
+const SHARED_LOOKUP_MS = 20;
 
 import { waitForJob } from './wait.js';
 
@@ -162,6 +164,22 @@ export function createClient(options: ClientOptions): Client {
   /** Registered defaults of tasks submitted by name without their code, kept for a few seconds. */
   const registry = new Map<string, { defaults: JobDefaults; at: number }>();
 
+  /**
+   * Registry reads of the current event-loop turn, shared by its submits: a burst of submits by
+   * name (an HTTP server's requests of one turn) reads a task's defaults once, not once each.
+   */
+  const lookups = new Map<string, { at: number; found: Promise<TaskDefaults | null> }>();
+  const lookupDefaults = (name: string): Promise<TaskDefaults | null> => {
+    const now = clock.now();
+    const shared = lookups.get(name);
+    // A long run of submits without a turn's end (awaited one by one) reads again now and then.
+    if (shared && now - shared.at < SHARED_LOOKUP_MS) return shared.found;
+    if (lookups.size === 0) setImmediate(() => lookups.clear());
+    const found = store.getTaskDefaults(name);
+    lookups.set(name, { at: now, found });
+    return found;
+  };
+
   const resolveTask = async (
     task: Task | string,
   ): Promise<{ name: string; def: Task | undefined; defaults: JobDefaults | undefined }> => {
@@ -171,7 +189,7 @@ export function createClient(options: ClientOptions): Client {
     const cached = registry.get(task);
     if (cached && clock.now() - cached.at < REGISTRY_TTL_MS)
       return { name: task, def, defaults: cached.defaults };
-    const defaults = (await store.getTaskDefaults(task)) ?? undefined;
+    const defaults = (await lookupDefaults(task)) ?? undefined;
     // Only found ones are kept: a worker that registers the task soon must be seen at once.
     if (defaults) registry.set(task, { defaults, at: clock.now() });
     return { name: task, def, defaults };

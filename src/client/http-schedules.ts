@@ -8,7 +8,7 @@ import type {
   ScheduleRecord,
   ScheduleRun,
 } from '../schedule/types.js';
-import type { QueueSettings, QueueStats, Store, WorkerRecord } from '../store/types.js';
+import type { QueueSettings, QueueStats, Store, TaskInfo, WorkerRecord } from '../store/types.js';
 import { specOf } from './http-flows.js';
 import type { Request } from './http-request.js';
 import type { QueueApi } from './queues.js';
@@ -144,5 +144,7 @@ export function createHttpScheduleApi(call: Request): ScheduleApi & QueueApi {
     listWorkers: async (filter) =>
       (await call<{ workers: WorkerRecord[] }>('list workers', 'GET', '/workers', { query: { ...filter } }))
         .body.workers,
+    listTasks: async () => (await call<{ tasks: TaskInfo[] }>('list tasks', 'GET', '/tasks')).body.tasks,
+    getTask: (name) => body(call<TaskInfo>('read tasks', 'GET', `/tasks/${seg(name)}`)),
   };
 }

@@ -1,10 +1,11 @@
 import { type Duration, parseDuration } from '../core/duration.js';
-import { ValidationError } from '../core/errors.js';
+import { NotFoundError, ValidationError } from '../core/errors.js';
 import type {
   QueueSettings,
   QueueStats,
   ShedPolicy,
   Store,
+  TaskInfo,
   WorkerRecord,
   WorkerRecordState,
 } from '../store/types.js';
@@ -28,6 +29,15 @@ export interface QueueApi {
   listQueues(): Promise<QueueStats[]>;
   /** Workers, active first: what each runs, has, uses, and its last heartbeat. */
   listWorkers(filter?: { state?: WorkerRecordState }): Promise<WorkerRecord[]>;
+  /** Tasks workers have registered, by name: defaults, input schema (JSON Schema) and description. */
+  listTasks(): Promise<TaskInfo[]>;
+  /** A registered task, or a `NotFoundError` (code `TASK_NOT_FOUND`) when no worker registered it. */
+  getTask(name: string): Promise<TaskInfo>;
+}
+
+/** The error for a name no worker has registered. */
+export function taskNotFound(name: string): NotFoundError {
+  return new NotFoundError('TASK_NOT_FOUND', `task ${name} is not registered (no worker has run it)`);
 }
 
 function fail(path: string, message: string): never {
@@ -90,6 +100,17 @@ export function createQueueApi(deps: { store: Store; ensureOpen: () => void }): 
       if (state !== undefined && state !== 'active' && state !== 'stopped' && state !== 'gone')
         fail('filter.state', "must be 'active', 'stopped' or 'gone'");
       return store.listWorkers(state ? { state } : undefined);
+    },
+    async listTasks() {
+      ensureOpen();
+      return store.listTasks();
+    },
+    async getTask(name) {
+      ensureOpen();
+      checkName('task name', name, 'name');
+      const task = (await store.listTasks()).find((t) => t.name === name);
+      if (!task) throw taskNotFound(name);
+      return task;
     },
   };
 }

@@ -1,6 +1,6 @@
 import { type Duration, parseDuration } from '../core/duration.js';
 import { backfillNotFound, ConflictError, scheduleNotFound, ValidationError } from '../core/errors.js';
-import type { FlowBuilder } from '../flow/builder.js';
+import { type FlowBuilder, isFlowBuilder } from '../flow/builder.js';
 import type { StepTaskInfo } from '../flow/prepare.js';
 import type { FlowSpec } from '../flow/spec.js';
 import { activeRuns, MAX_BACKFILL_RUNS } from '../schedule/backfill.js';
@@ -259,7 +259,9 @@ export function createScheduleApi(deps: ScheduleDeps): ScheduleApi {
       const { runAt: _r, delayMs: _d, dedup: _x, ...template } = job;
       return { kind: 'job', job: template };
     }
-    const flow = d.flow as FlowBuilder | FlowSpec;
+    // A builder is rendered as its spec: its references are functions until then.
+    const given = d.flow as FlowBuilder | FlowSpec;
+    const flow = isFlowBuilder(given) ? given.toSpec() : given;
     placeholdersIn(d.flowStore, 'flowStore');
     const options = d.flowStore ? { store: d.flowStore } : {};
     // Checked rendered (inputs validated as a run would have them); stored as written.

@@ -172,6 +172,18 @@ describe('planTimeFire', () => {
       expect(iso(plan.nextFireAt)).toBe('2026-01-01T10:00:00.000Z');
       expect(plan.wakeAt).toBe(t('2026-01-01T10:00:01Z') + RUN_POLL_MS);
     });
+    it('queue: a late fire time waiting for a running run is reported as misfired once, when it fires', () => {
+      const late = schedule({ cron: '* * * * *' }, '2026-01-01T10:00:00Z', { overlap: 'queue' });
+      const now = t('2026-01-01T10:03:30Z');
+      const waiting = planTimeFire(late, now, [run()]);
+      expect(waiting.runs).toEqual([]);
+      expect(waiting.events).toEqual([]);
+      const again = planTimeFire({ ...late, nextFireAt: waiting.nextFireAt }, now + RUN_POLL_MS, [run()]);
+      expect(again.events).toEqual([]);
+      const fired = planTimeFire({ ...late, nextFireAt: again.nextFireAt }, now + 2 * RUN_POLL_MS, []);
+      expect(fired.runs).toHaveLength(1);
+      expect(fired.events.map((e) => e.type)).toEqual(['misfired']);
+    });
     it('queue: with several owed and nothing running, one at a time', () => {
       const plan = planTimeFire(
         schedule({ every: '10s' }, '2026-01-01T10:00:00Z', { overlap: 'queue' }),

@@ -124,9 +124,11 @@ export function planTimeFire(
         times = [];
         break;
       case 'queue':
-        // Nothing is consumed: the oldest owed fire time waits for the running run to end.
+        // Nothing is consumed: the oldest owed fire time waits for the running run to end. A
+        // misfire is reported when the fire happens, not at every look while it waits.
         plan.nextFireAt = times[0] as number;
         plan.wakeAt = now + RUN_POLL_MS;
+        plan.events = plan.events.filter((e) => e.type !== 'misfired');
         return plan;
       case 'cancel_previous':
         plan.cancel = [...active];

@@ -33,6 +33,7 @@ import type {
   ScheduleRunFilter,
 } from '../schedule/types.js';
 import type { AuthMethods, MetricsMethods } from './auth-types.js';
+import type { StatsMethods } from './stats.js';
 
 /**
  * The store: the only layer that knows SQL. It speaks queue semantics; every method is one
@@ -41,8 +42,9 @@ import type { AuthMethods, MetricsMethods } from './auth-types.js';
  * Times: the store judges `runAt`, leases, dedup windows and retention by its own clock
  * (an injected `Clock` for SQLite; the database's clock, or an injected one in tests, for PostgreSQL).
  */
-export interface Store extends AuthMethods, MetricsMethods {
+export interface Store extends AuthMethods, MetricsMethods, StatsMethods {
   // Auth (tokens, users, sessions, login throttling) and the /metrics gauges: see auth-types.ts.
+  // Throughput over time and failing tasks (what the web UI's overview reads): see stats.ts.
   readonly kind: 'sqlite' | 'postgres';
   /** Where it points, without credentials (for messages and `stint dev`). */
   readonly description: string;
@@ -90,6 +92,8 @@ export interface Store extends AuthMethods, MetricsMethods {
    */
   acquireLease(name: string, holder: string, ttlMs: number): Promise<number | null>;
   releaseLease(name: string, holder: string): Promise<void>;
+  /** The named lease as stored (also when it has expired or was released), or null when never taken. */
+  getLease(name: string): Promise<LeaseRecord | null>;
 
   /**
    * Inserts a checked flow and starts the steps that wait for nothing, in one transaction. A flow
@@ -218,6 +222,8 @@ export interface Store extends AuthMethods, MetricsMethods {
   registerTasks(tasks: readonly TaskDefaults[]): Promise<void>;
   /** A registered task's defaults, or null when no worker has registered it. */
   getTaskDefaults(name: string): Promise<TaskDefaults | null>;
+  /** Every registered task, by name, with its input schema and description. */
+  listTasks(): Promise<TaskInfo[]>;
 
   /** The store's idea of now, in ms since the epoch. */
   now(): Promise<number>;
@@ -244,6 +250,29 @@ export interface TaskDefaults {
   placement?: Placement | null;
   /** A fixed concurrency limit of its jobs (a task whose key depends on the input registers none). */
   concurrency?: ConcurrencyLimit | null;
+  /** Its input schema as JSON Schema; null when it cannot be expressed as one. */
+  inputSchema?: Record<string, unknown> | null;
+  /** What it does, in a sentence. */
+  description?: string | null;
+}
+
+/** A registered task as the last worker to register it described it. */
+export interface TaskInfo extends TaskDefaults {
+  placement: Placement | null;
+  concurrency: ConcurrencyLimit | null;
+  inputSchema: Record<string, unknown> | null;
+  description: string | null;
+  /** When a worker last registered it (ms since the epoch). */
+  updatedAt: number;
+}
+
+/** A named lease as stored: `expiresAt` in the past (0 once released) means nobody holds it. */
+export interface LeaseRecord {
+  name: string;
+  holder: string;
+  /** The fencing term: it grows each time the holder changes. */
+  term: number;
+  expiresAt: number;
 }
 
 export interface NewJob {

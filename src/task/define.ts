@@ -4,6 +4,7 @@ import { ValidationError } from '../core/errors.js';
 import type { Placement } from '../core/placement.js';
 import { type RetryOptions, type RetryPolicy, resolveRetry } from '../core/retry.js';
 import type { TaskContext } from './context.js';
+import { taskDescription } from './json-schema.js';
 import {
   type ResolvedTaskConcurrency,
   resolveTaskPlacement,
@@ -14,6 +15,8 @@ import { type ResolvedSandbox, resolveSandbox, type SandboxOptions } from './san
 export interface TaskDefinition<S extends z.ZodType, O> extends TaskPlacementOptions<z.output<S>> {
   /** Unique name; letters, digits and `_ . : -`. */
   name: string;
+  /** What the task does, shown by the API and the web UI. @default the input schema's `.describe()` text */
+  description?: string;
   /** Validates input at submit; the handler receives the parsed value (defaults applied). */
   input: S;
   /** Validates the handler's result before it is stored (optional). */
@@ -44,6 +47,8 @@ export interface TaskDefinition<S extends z.ZodType, O> extends TaskPlacementOpt
 /** A registered task. `In` is what callers submit, `Out` what `result()` returns. */
 export interface Task<In = unknown, Out = unknown> {
   readonly name: string;
+  /** What the task does, or null. */
+  readonly description?: string | null;
   readonly input: z.ZodType;
   readonly output: z.ZodType | undefined;
   readonly run: (ctx: TaskContext, input: never) => Promise<unknown> | unknown;
@@ -116,8 +121,14 @@ export function defineTask<S extends z.ZodType, O>(
       { path: 'run', message: 'missing' },
     ]);
   }
+  if (definition.description !== undefined && typeof definition.description !== 'string') {
+    throw new ValidationError(`task ${definition.name}: description must be a string`, [
+      { path: 'description', message: 'not a string' },
+    ]);
+  }
   return {
     name: definition.name,
+    description: taskDescription(definition.description, definition.input),
     input: definition.input,
     output: definition.output,
     run: definition.run as Task['run'],

@@ -9,6 +9,7 @@ import { stintVersion } from '../internal/version.js';
 import { outcomeOf } from '../metrics/observer.js';
 import { openStore } from '../store/open.js';
 import type { Completion, CompletionResult, StoreNotification } from '../store/types.js';
+import { inputJsonSchema } from '../task/json-schema.js';
 import { registrableConcurrency } from '../task/placement.js';
 import { type AttemptControl, execute } from './execute.js';
 import { resolveWorkerOptions, type WorkerOptions } from './options.js';
@@ -530,6 +531,8 @@ export function createWorker(options: WorkerOptions): Worker {
             revertible: t.revert !== undefined,
             placement: t.placement,
             concurrency: registrableConcurrency(t.concurrency),
+            inputSchema: inputJsonSchema(t.input),
+            description: t.description ?? null,
           })),
         );
         if (stopping) return; // stopped while registering

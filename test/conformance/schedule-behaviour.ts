@@ -6,6 +6,7 @@ import { type Coordinator, createCoordinator } from '../../src/coordinator/coord
 import { createFakeClock, type FakeClock } from '../../src/core/clock.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../src/core/errors.js';
 import type { ClaimedJob } from '../../src/core/job.js';
+import { createFlow } from '../../src/flow/builder.js';
 import type { Store } from '../../src/store/types.js';
 import { defineTask } from '../../src/task/define.js';
 
@@ -357,6 +358,17 @@ export function describeScheduleBehaviour(
       expect(flow.state).toBe('running');
       const jobs = await client.list({ flow: flow.id });
       expect(jobs.jobs[0]?.input).toEqual({ day: '2026-11-23' });
+    });
+
+    it('a flow schedule accepts a flow builder, stored as its spec', async () => {
+      const f = createFlow('built');
+      const first = f.step('report', { day: '{{ date }}' }, { name: 'extract' });
+      f.step('report', { day: '{{ date }}' }, { name: 'load', after: [first] });
+      const created = await client.createSchedule({ name: 'built', flow: f, trigger: { every: '1h' } });
+      expect(created.target).toMatchObject({ kind: 'flow', flow: { spec: f.toSpec() } });
+      await tick();
+      const [run] = await runs('built');
+      expect((await client.getFlow(run?.flowId as string)).state).toBe('running');
     });
   });
 }

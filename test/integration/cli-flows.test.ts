@@ -83,7 +83,7 @@ describe('stint flows', () => {
       db,
     ]);
     await worker.waitFor(/stint worker/);
-  });
+  }, 60_000);
 
   afterAll(async () => {
     worker.process.kill('SIGINT');
@@ -120,7 +120,7 @@ describe('stint flows', () => {
     expect(broken.stderr).toMatch(/^flow (\d+) failed at step boot: Error: the image does not boot$/m);
     failedId = /^flow (\d+)/.exec(broken.stderr)?.[1] ?? '';
     expect(broken.stderr).toMatch(`see: stint flows show ${failedId}`);
-  });
+  }, 120_000);
 
   it('shows the flow, its error and each step with its state, in dependency order', async () => {
     const [shown, items, json, missing] = await Promise.all([
@@ -174,7 +174,7 @@ describe('stint flows', () => {
     expect(logs.code).toBe(0);
     expect(logs.stdout).toMatch(/^boot\s.*#1 info\s+booting/m);
     expect(logs.stdout).toMatch(/^boot\s.*#2 info\s+booting/m);
-  });
+  }, 120_000);
 
   it('lists flows newest first, filtered by state and name', async () => {
     const [listed, failed, paged, none, bad] = await Promise.all([
@@ -199,7 +199,7 @@ describe('stint flows', () => {
 
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--state done is not a flow state/);
-  });
+  }, 120_000);
 
   it('cancels a running flow: the completed step is reverted, the waiting one cancelled', async () => {
     // The second step's queue has no worker, so the flow stays running until cancelled.
@@ -243,7 +243,7 @@ describe('stint flows', () => {
     const again = await stint(['flows', 'cancel', id]);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/only a running flow can be cancelled/);
-  });
+  }, 120_000);
 
   it('rejects a cycle or an unknown step with exit 2, naming each step and path, and stores nothing', async () => {
     const before = JSON.parse((await stint(['flows', 'list', '--json'])).stdout) as { flows: unknown[] };
@@ -296,5 +296,5 @@ describe('stint flows', () => {
 
     const after = JSON.parse((await stint(['flows', 'list', '--json'])).stdout) as { flows: unknown[] };
     expect(after.flows.length).toBe(before.flows.length);
-  });
+  }, 120_000);
 });

@@ -169,4 +169,21 @@ describe('stint CLI on a server (--server, --token)', () => {
     expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/give --server or --database, not both/);
   }, 120_000);
+
+  it('notes an unregistered task and submits many jobs from a file through the server', async () => {
+    const unknown = await stint(['submit', 'nobody-registered-this', '--json'], remote);
+    expect(unknown.code, unknown.stderr).toBe(0);
+    expect(unknown.stderr).toMatch(/no worker has registered task nobody-registered-this yet/);
+    const known = await stint(['submit', 'add', '--input', '{"a":1,"b":1}', '--json'], remote);
+    expect(known.stderr).not.toMatch(/no worker has registered/);
+
+    const many = await runCli(['submit', 'add', '--input-file', '-', '--wait', '--json'], {
+      cwd: dir,
+      env: { STINT_DATABASE_URL: '', ...remote },
+      stdin: '{"a":1,"b":2}\n{"a":3,"b":4}\n',
+    });
+    expect(many.code, many.stderr).toBe(0);
+    const states = (JSON.parse(many.stdout) as { jobs: { state: string }[] }).jobs.map((j) => j.state);
+    expect(states).toEqual(['succeeded', 'succeeded']);
+  }, 120_000);
 });

@@ -3,7 +3,8 @@ import { parseDuration } from '../../core/duration.js';
 import { ValidationError } from '../../core/errors.js';
 import { JOB_STATES, type JobLogEntry, type JobState } from '../../core/job.js';
 import { EXIT, type GlobalOptions, printJson } from '../context.js';
-import { colourState, dim, JOB_HEADERS, jobDetails, jobRow, logLine, table } from '../format.js';
+import { colourState, dim, duration, JOB_HEADERS, jobDetails, jobRow, logLine, table } from '../format.js';
+import { bar, everyFew, progressLine } from '../progress.js';
 import { type CommandClient, withClient } from '../with-client.js';
 
 type Globals = () => GlobalOptions;
@@ -110,12 +111,31 @@ export async function waitAndPrint(
   timeout: string | undefined,
   json: boolean,
 ): Promise<number> {
-  await client
-    .job(id)
-    .result(timeout ? { timeout } : {})
-    .catch((err: unknown) => {
-      if ((err as { code?: string }).code === 'WAIT_TIMEOUT') throw err;
-    });
+  // On a terminal, the job's progress (ctx.progress) or its state and time so far, redrawn meanwhile.
+  const line = json ? null : progressLine();
+  const redraw = line
+    ? everyFew(line, async () => {
+        const j = await client.get(id);
+        if (j.progress) {
+          const { done, total } = j.progress;
+          return total === null
+            ? `${j.state}: ${done} done`
+            : `${bar(done, total)} ${done}/${total} ${j.state}`;
+        }
+        const since = j.startedAt ?? j.createdAt;
+        return `${j.state} for ${duration(Date.now() - since)}`;
+      })
+    : null;
+  try {
+    await client
+      .job(id)
+      .result(timeout ? { timeout } : {})
+      .catch((err: unknown) => {
+        if ((err as { code?: string }).code === 'WAIT_TIMEOUT') throw err;
+      });
+  } finally {
+    await redraw?.stop();
+  }
   const job = await client.get(id);
   if (json) printJson(job);
   else if (job.state === 'succeeded') console.log(JSON.stringify(job.output, null, 2));

@@ -3,7 +3,6 @@ import type { ScheduleDefinition } from '../../client/schedules.js';
 import { ConflictError } from '../../core/errors.js';
 import { describeTrigger, nextFireTimes, parseTrigger, triggerTimezone } from '../../schedule/trigger.js';
 import type { ScheduleState, TriggerType } from '../../schedule/types.js';
-import type { Store } from '../../store/types.js';
 import { EXIT, type GlobalOptions, printJson } from '../context.js';
 import { dim, relativeTime, table } from '../format.js';
 import { choiceFlag, intFlag, parseLimitFlag, timeFlag, usage } from '../parse.js';
@@ -28,7 +27,7 @@ import {
   when,
   zoned,
 } from '../schedule-format.js';
-import { waitForFlow, withClient } from '../with-client.js';
+import { type CommandClient, isRegistered, waitForFlow, withClient } from '../with-client.js';
 import { waitAndPrint } from './jobs.js';
 
 type Globals = () => GlobalOptions;
@@ -38,9 +37,8 @@ const TRIGGERS: readonly TriggerType[] = ['cron', 'interval', 'once', 'datasets'
 const TRIGGER_FLAGS = '--cron EXPR, --every DUR, --once TIME, --datasets a,b or --continuous';
 
 /** Warns (on stderr) when no worker has registered the task yet: its runs would wait. */
-async function noteUnknownTask(store: Store | null, d: Partial<ScheduleDefinition>): Promise<void> {
-  // On a server (no store) the task registry is not readable: no note.
-  if (store === null || typeof d.task !== 'string' || (await store.getTaskDefaults(d.task))) return;
+async function noteUnknownTask(client: CommandClient, d: Partial<ScheduleDefinition>): Promise<void> {
+  if (typeof d.task !== 'string' || (await isRegistered(client, d.task))) return;
   const queue = d.job?.queue ?? 'default';
   console.error(
     dim(
@@ -129,9 +127,9 @@ export function schedulesCommands(program: Command, globals: Globals): void {
         '--task or --flow',
         'is required: what each run submits (--task T --input JSON, or --flow spec.json)',
       );
-    await withClient(g, async (client, store) => {
+    await withClient(g, async (client) => {
       const created = await withFlagNames(() => client.createSchedule(d as ScheduleDefinition));
-      await noteUnknownTask(store, d);
+      await noteUnknownTask(client, d);
       if (g.json) return printJson(created);
       const next = created.nextFireTimes[0] ?? null;
       console.log(
@@ -156,11 +154,11 @@ export function schedulesCommands(program: Command, globals: Globals): void {
         'update',
         `needs something to change, e.g. --cron EXPR, --input JSON, --overlap skip (see --help)`,
       );
-    await withClient(g, async (client, store) => {
+    await withClient(g, async (client) => {
       const current = await client.getSchedule(name);
       const full = carryOverTarget(current, changes);
       const updated = await withFlagNames(() => client.updateSchedule(name, full));
-      await noteUnknownTask(store, changes);
+      await noteUnknownTask(client, changes);
       if (g.json) return printJson(updated);
       console.log(`schedule ${name} updated: ${describeTrigger(updated.trigger)}`);
       const next = updated.nextFireTimes[0] ?? null;

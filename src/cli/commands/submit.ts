@@ -4,9 +4,10 @@ import { ValidationError } from '../../core/errors.js';
 import { type GlobalOptions, printJson } from '../context.js';
 import { dim } from '../format.js';
 import { loadTasks } from '../load-tasks.js';
-import { intFlag, listFlag, resourcesFlag } from '../parse.js';
-import { withClient } from '../with-client.js';
+import { intFlag, listFlag, resourcesFlag, usage } from '../parse.js';
+import { isRegistered, withClient } from '../with-client.js';
 import { waitAndPrint } from './jobs.js';
+import { readInputs, submitBulk } from './submit-bulk.js';
 
 /** `zone=eu-1,ssd` -> { zone: 'eu-1', ssd: true } (a bare name asks only for the label). */
 function labelsFlag(text: string): Record<string, string | true> {
@@ -23,6 +24,7 @@ function labelsFlag(text: string): Record<string, string | true> {
 
 interface SubmitFlags {
   input: string;
+  inputFile?: string;
   queue?: string;
   priority?: string;
   delay?: string;
@@ -62,8 +64,14 @@ function toInt(flag: string, text: string | undefined): number | undefined {
 export function submitCommand(program: Command, globals: () => GlobalOptions): void {
   program
     .command('submit <task>')
-    .description('submit a job; prints its id (or, with --wait, its result)')
+    .description(
+      'submit a job (or one per line of --input-file); prints its id (or, with --wait, its result)',
+    )
     .option('-i, --input <json>', 'the job input, as JSON', '{}')
+    .option(
+      '--input-file <path>',
+      'submit one job per input: a JSON array or JSON lines (one input per line; - for stdin)',
+    )
     .option('--queue <name>', 'queue (default: the task default, else "default")')
     .option('--priority <n>', 'higher runs first')
     .option('--delay <duration>', 'start no earlier than this long from now, e.g. 30s, 5m')
@@ -89,6 +97,12 @@ export function submitCommand(program: Command, globals: () => GlobalOptions): v
     .action(async (taskName: string, flags: SubmitFlags) => {
       const g = globals();
       const input = parseJson('--input', flags.input);
+      const inputs = flags.inputFile !== undefined ? readInputs(flags.inputFile) : null;
+      if (inputs && flags.input !== '{}') usage('--input-file', 'and --input cannot be used together');
+      if (inputs?.length === 0)
+        usage('--input-file', `holds no inputs: give one JSON input per line, or a JSON array`);
+      if (inputs && flags.dedupKey)
+        usage('--input-file', 'cannot be used with --dedup-key: every job would share the one key');
       const options: SubmitOptions = {};
       if (flags.queue) options.queue = flags.queue;
       const priority = toInt('--priority', flags.priority);
@@ -119,15 +133,20 @@ export function submitCommand(program: Command, globals: () => GlobalOptions): v
 
       process.exitCode = await withClient(
         g,
-        async (client, store) => {
-          // On a server (no store) the task registry is not readable: no note.
-          if (store && tasks.length === 0 && !(await store.getTaskDefaults(taskName))) {
+        async (client) => {
+          if (tasks.length === 0 && !(await isRegistered(client, taskName))) {
             console.error(
               dim(
                 `note: no worker has registered task ${taskName} yet; the job waits in queue "${options.queue ?? 'default'}" until one does`,
               ),
             );
           }
+          if (inputs)
+            return submitBulk(client, taskName, inputs, options, {
+              wait: flags.wait === true,
+              json: g.json === true,
+              ...(flags.waitTimeout ? { waitTimeout: flags.waitTimeout } : {}),
+            });
           const handle = await client.submit(taskName, input, options);
           const id = handle.id;
           if (!flags.wait) {

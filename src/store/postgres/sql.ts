@@ -209,16 +209,17 @@ export function pgStatements(schema: string) {
 
     /**
      * ($1 now, name, queue, priority, max_attempts, backoff_ms, factor, max_ms, jitter, timeout_ms, revertible,
-     * placement, concurrency)
+     * placement, concurrency, input_schema, description)
      */
     registerTask: `INSERT INTO ${s}.tasks (name, queue, priority, max_attempts, backoff_ms, backoff_factor, backoff_max_ms,
-        backoff_jitter, timeout_ms, updated_at, revertible, placement, concurrency)
-      VALUES ($2, $3, $4, $5, $6, $7, $8, $9, $10, ${NOW}, $11, $12::jsonb, $13::jsonb)
+        backoff_jitter, timeout_ms, updated_at, revertible, placement, concurrency, input_schema, description)
+      VALUES ($2, $3, $4, $5, $6, $7, $8, $9, $10, ${NOW}, $11, $12::jsonb, $13::jsonb, $14::jsonb, $15)
       ON CONFLICT (name) DO UPDATE SET queue = excluded.queue, priority = excluded.priority,
         max_attempts = excluded.max_attempts, backoff_ms = excluded.backoff_ms, backoff_factor = excluded.backoff_factor,
         backoff_max_ms = excluded.backoff_max_ms, backoff_jitter = excluded.backoff_jitter,
         timeout_ms = excluded.timeout_ms, updated_at = excluded.updated_at, revertible = excluded.revertible,
-        placement = excluded.placement, concurrency = excluded.concurrency`,
+        placement = excluded.placement, concurrency = excluded.concurrency, input_schema = excluded.input_schema,
+        description = excluded.description`,
     /** (name) */
     getTask: `SELECT name, queue, priority, max_attempts, backoff_ms, backoff_factor, backoff_max_ms, backoff_jitter,
         timeout_ms, revertible, placement::text AS placement, concurrency::text AS concurrency

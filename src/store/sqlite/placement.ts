@@ -27,7 +27,7 @@ export function rateWindows(
 }
 
 /** Records the starts claimed from rate-limited queues in their windows. */
-export function useRateWindows(
+export function spendRateWindows(
   p: PlacementStatements,
   windows: Map<string, { allowance: number; windowStart: number; used: number }>,
   claimedPerQueue: Map<string, number>,

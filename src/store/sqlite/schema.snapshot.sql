@@ -242,7 +242,7 @@ CREATE TABLE tasks (
   backoff_jitter REAL    NOT NULL,
   timeout_ms     INTEGER,
   updated_at     INTEGER NOT NULL
-, revertible INTEGER NOT NULL DEFAULT 0, placement TEXT, concurrency TEXT) WITHOUT ROWID;
+, revertible INTEGER NOT NULL DEFAULT 0, placement TEXT, concurrency TEXT, input_schema TEXT, description TEXT) WITHOUT ROWID;
 
 CREATE TABLE users (
   id         INTEGER PRIMARY KEY,
@@ -295,7 +295,7 @@ CREATE INDEX job_logs_job ON job_logs (job_id, id);
 CREATE INDEX jobs_claim ON jobs (queue, priority DESC, run_at, id)
   WHERE state = 'pending' AND placement IS NULL AND concurrency_key IS NULL;
 
-CREATE INDEX jobs_finished ON jobs (finished_at) WHERE state IN ('succeeded', 'failed', 'cancelled');
+CREATE INDEX jobs_finished ON jobs (finished_at, state, started_at) WHERE state IN ('succeeded', 'failed', 'cancelled');
 
 CREATE INDEX jobs_flow ON jobs (flow_id, state) WHERE flow_id IS NOT NULL;
 

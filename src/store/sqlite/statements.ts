@@ -186,16 +186,17 @@ const SQL = {
 
   /**
    * (name, queue, priority, max_attempts, backoff_ms, backoff_factor, backoff_max_ms, backoff_jitter, timeout_ms, now,
-   *  revertible, placement, concurrency)
+   *  revertible, placement, concurrency, input_schema, description)
    */
   registerTask: `INSERT INTO tasks (name, queue, priority, max_attempts, backoff_ms, backoff_factor, backoff_max_ms,
-      backoff_jitter, timeout_ms, updated_at, revertible, placement, concurrency)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      backoff_jitter, timeout_ms, updated_at, revertible, placement, concurrency, input_schema, description)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (name) DO UPDATE SET queue = excluded.queue, priority = excluded.priority,
       max_attempts = excluded.max_attempts, backoff_ms = excluded.backoff_ms, backoff_factor = excluded.backoff_factor,
       backoff_max_ms = excluded.backoff_max_ms, backoff_jitter = excluded.backoff_jitter,
       timeout_ms = excluded.timeout_ms, updated_at = excluded.updated_at, revertible = excluded.revertible,
-      placement = excluded.placement, concurrency = excluded.concurrency`,
+      placement = excluded.placement, concurrency = excluded.concurrency, input_schema = excluded.input_schema,
+      description = excluded.description`,
   /** (name) */
   getTask: 'SELECT * FROM tasks WHERE name = ?',
 

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { type Clock, systemClock } from '../../core/clock.js';
 import { ClosedError, flowNotFound, StoreError, ValidationError } from '../../core/errors.js';
 import { trackResource } from '../../internal/resources.js';
+import { createInsertBatcher } from '../insert-batch.js';
 import {
   type FlowLogRow,
   retryParams,
@@ -12,11 +13,13 @@ import {
   toRowId,
   toTaskDefaults,
 } from '../rows.js';
+import { taskDescriptionParams } from '../task-rows.js';
 import type { NewJob, Store, StoreNotification } from '../types.js';
 import { cancelJob, deleteFinishedJobs, retryJob } from './admin.js';
 import { createSqliteAuth } from './auth.js';
 import { AUTOCHECKPOINT_PAGES, createCheckpointer, JOURNAL_SIZE_LIMIT } from './checkpoint.js';
 import { createSqliteFlows } from './flows.js';
+import { insertEach, isJobError } from './insert-batch.js';
 import { createSqliteMetrics } from './metrics.js';
 import { migrate } from './migrate.js';
 import { createSubscriptions, publish } from './notify.js';
@@ -24,6 +27,7 @@ import { preparePlacementStatements } from './placement-sql.js';
 import { getJob, getJobEvents, getJobLogs, listJobs } from './read.js';
 import { createScheduleMethods } from './schedule-methods.js';
 import { prepareStatements } from './statements.js';
+import { createSqliteStats } from './stats.js';
 import { createSqlitePlacementMethods } from './workers.js';
 import {
   claimJobs,
@@ -50,6 +54,12 @@ export interface SqliteStoreOptions {
    * @default 5000
    */
   busyTimeoutMs?: number;
+  /**
+   * Single-job submits that arrive in one event-loop turn share one transaction (each still gets
+   * its own outcome); `false` commits each on its own.
+   * @default true
+   */
+  batchSubmits?: boolean;
 }
 
 let memoryStores = 0;
@@ -173,14 +183,32 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const insertOneStatement = write((jobs: readonly NewJob[]) => insertJobs(ctx, jobs, { admission: false }), {
     transaction: false,
   });
+  const insertAlone = async (job: NewJob) => {
+    const [row] = await (!job.dedup && !placement.admission.get(job.queue)
+      ? insertOneStatement([job])
+      : insertIntoSqlite([job]));
+    if (!row) throw new StoreError('the store returned no row for an inserted job');
+    return row;
+  };
+  // Single submits of one event-loop turn share a transaction (store/insert-batch.ts).
+  const batchSubmits = options.batchSubmits ?? true;
+  const batcher = createInsertBatcher({
+    one: insertAlone,
+    many: write((jobs: readonly NewJob[]) => insertEach(ctx, jobs)),
+    perJob: isJobError,
+    directWhenQuiet: true,
+    maxInFlight: 1,
+  });
 
   return {
     kind: 'sqlite',
     description: `sqlite:${options.path}`,
     insertJobs: (jobs, opts) =>
       opts?.tx === undefined
-        ? jobs.length === 1 && !jobs[0]?.dedup && !placement.admission.get(jobs[0]?.queue)
-          ? insertOneStatement(jobs)
+        ? jobs.length === 1
+          ? (batchSubmits ? batcher.insert(jobs[0] as NewJob) : insertAlone(jobs[0] as NewJob)).then(
+              (row) => [row],
+            )
           : insertIntoSqlite(jobs)
         : Promise.reject(
             new ValidationError('options.tx (transactional submit) needs the PostgreSQL store', [
@@ -219,11 +247,13 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
           t.revertible ? 1 : 0,
           t.placement ? JSON.stringify(t.placement) : null,
           t.concurrency ? JSON.stringify(t.concurrency) : null,
+          ...taskDescriptionParams(t),
         );
     }),
     ...schedules,
     ...createSqliteAuth(db, write, read),
     ...createSqliteMetrics(db, read, () => clock.now()),
+    ...createSqliteStats(db, read, () => clock.now()),
     ...createSqlitePlacementMethods(placement, clock, write, read),
     insertFlow: write((flow) => flows.insertFlow(flow)),
     getFlow: read((id: string) => flows.getFlow(id)),
@@ -258,6 +288,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       return subscriptions.subscribe(listener);
     },
     async close() {
+      if (closed) return;
+      // Submits already handed in are stored (or fail) before the database closes.
+      await batcher.drain();
       if (closed) return;
       closed = true;
       subscriptions.close();

@@ -34,7 +34,7 @@ import type {
   NewJob,
   StoreNotification,
 } from '../types.js';
-import { admit, pickPlacedJobs, rateWindows, useRateWindows } from './placement.js';
+import { admit, pickPlacedJobs, rateWindows, spendRateWindows } from './placement.js';
 import type { PlacementStatements } from './placement-sql.js';
 import type { Statements } from './statements.js';
 
@@ -226,7 +226,7 @@ export function claimJobs(ctx: WriteContext, req: ClaimRequest): ClaimedJob[] {
       );
     }
   }
-  if (windows.size > 0) useRateWindows(ctx.placement, windows, perQueue);
+  if (windows.size > 0) spendRateWindows(ctx.placement, windows, perQueue);
   // The start of each attempt is read from the row (started_at, worker_id) until the attempt ends.
   const claimed = rows.map(toClaimedJob);
   claimed.sort((a, b) => b.priority - a.priority || Number(a.id) - Number(b.id));
