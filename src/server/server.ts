@@ -18,6 +18,7 @@ import { healthRoutes } from './routes/health.js';
 import { apiRoutes } from './routes/index.js';
 import { metricsRoute } from './routes/metrics.js';
 import { createSseHub } from './sse.js';
+import { findUiDir, registerUi } from './ui.js';
 
 /** Where the API lives; later versions get their own prefix beside it. */
 export const API_PREFIX = '/api/v1';
@@ -40,6 +41,8 @@ export interface ServerOptions {
   metrics?: false | { token?: string };
   /** Largest request body, in bytes (413 above it). @default 1 MiB */
   bodyLimit?: number;
+  /** Serve the web UI under /ui/ (and redirect / there); `{ dir }` serves another build of it. @default true */
+  ui?: boolean | { dir: string };
 }
 
 export interface Server {
@@ -141,6 +144,7 @@ export function createServer(options: ServerOptions): Server {
   void app.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { validatorUrl: null } });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   void app.register(healthRoutes(store));
+  if (options.ui !== false) registerUi(app, typeof options.ui === 'object' ? options.ui.dir : findUiDir());
   if (metrics) {
     const token = options.metrics === false ? undefined : options.metrics?.token;
     void app.register(metricsRoute(store, metrics, auth.authenticator, token));

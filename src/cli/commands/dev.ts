@@ -31,6 +31,7 @@ export function devCommand(program: Command, globals: () => GlobalOptions): void
   ${dim('database')}  ${db}
   ${dim('worker')}    ${worker.id}, concurrency ${opts.concurrency}
   ${dim('tasks')}     ${tasks.map((t) => t.name).join(', ')}
+  ${dim('web UI')}    ${server.url}/ui/
   ${dim('HTTP API')}  ${server.url}/api/v1 ${dim('(auth off; docs at')} ${server.url}/docs${dim(')')}
   ${dim('metrics')}   ${server.url}/metrics
 

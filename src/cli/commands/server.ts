@@ -130,6 +130,7 @@ export function serverCommand(program: Command, globals: () => GlobalOptions): v
       coordinator?.start();
       console.log(`${bold('stint server')} listening on ${server.url}
   ${dim('database')}  ${db}
+  ${dim('web UI')}    ${server.url}/ui/
   ${dim('API')}       ${server.url}/api/v1   ${dim('docs')} ${server.url}/docs   ${dim('metrics')} ${server.url}/metrics
   ${dim('auth')}      ${opts.auth ? 'API tokens and login sessions from the store' : 'OFF'}`);
       let stopping = false;
