@@ -53,7 +53,9 @@ async function withSystem<T>(
 }
 
 function forkWorker(system: SystemName, schema: string, mode: string, concurrency: number, batch: number) {
-  return forkTs('pg-worker-process.ts', [system, schema, mode, String(concurrency), String(batch)]);
+  // BENCH_WORKER_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the worker processes.
+  const flags = process.env.BENCH_WORKER_FLAGS?.split(' ').filter(Boolean) ?? [];
+  return forkTs('pg-worker-process.ts', [system, schema, mode, String(concurrency), String(batch)], flags);
 }
 
 /** Stops the workers; returns the CPU ms they used in all (NaN if one did not say). */
