@@ -6,6 +6,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import pg from 'pg';
 import {
   count,
   endChild,
@@ -25,6 +26,7 @@ import {
   type Enqueuer,
   freshSchema,
   openEnqueuer,
+  PG_URL,
   SYSTEMS,
   type SystemName,
   withPg,
@@ -116,18 +118,19 @@ async function commitsSoFar(): Promise<number> {
   });
 }
 
+/** Whether this run measures both systems a ratio compares (BENCH_PG_SYSTEMS may leave one out). */
+const comparing = SYSTEMS.includes('stint') && SYSTEMS.includes('graphile');
+
+/** stint ÷ graphile-worker in this run; nothing when BENCH_PG_SYSTEMS left either out. */
 const ratioMetric = (
   key: string,
   label: string,
   values: Record<SystemName, number>,
   target: number,
-): Metric => ({
-  key,
-  label,
-  value: values.stint / values.graphile,
-  unit: 'x',
-  target: { op: '>=', value: target },
-});
+): Metric[] =>
+  comparing
+    ? [{ key, label, value: values.stint / values.graphile, unit: 'x', target: { op: '>=', value: target } }]
+    : [];
 
 // ---------------------------------------------------------------------------------------------
 // pg-bare: the floor under every system.
@@ -167,6 +170,7 @@ export async function pgBare(): Promise<Metric[]> {
         tx.push(performance.now() - t0);
       }
       const med = (v: number[]) => percentile(v, 50);
+      const wake = await bareWakeChain(c, schema);
       return [
         { key: 'pg-bare.select', label: 'SELECT 1 round trip, p50', value: med(select), unit: 'ms' },
         {
@@ -182,10 +186,73 @@ export async function pgBare(): Promise<Metric[]> {
           unit: 'jobs/s',
         },
         { key: 'pg-bare.tx', label: 'BEGIN + INSERT + COMMIT, p50', value: med(tx), unit: 'ms' },
+        {
+          key: 'pg-bare.wake',
+          label: `submit -> claimed, ${LAT_GAP_MS} ms apart: INSERT + NOTIFY, LISTEN, UPDATE claim; p50`,
+          value: med(wake.total),
+          unit: 'ms',
+        },
+        { key: 'pg-bare.wake.p99', label: 'the same, p99', value: percentile(wake.total, 99), unit: 'ms' },
+        {
+          key: 'pg-bare.wake.notify',
+          label: 'the same, INSERT start -> NOTIFY received, p50',
+          value: med(wake.notify),
+          unit: 'ms',
+        },
       ] satisfies Metric[];
     });
   } finally {
     await dropSchema(schema);
+  }
+}
+
+/**
+ * The latency floor of a queue on PostgreSQL, with nothing but node-postgres: one connection
+ * inserts a row and NOTIFYs in the same statement (a committed, flushed insert), a second LISTENs,
+ * and on the notification a third claims the row with a one-statement UPDATE (also flushed), one
+ * job every LAT_GAP_MS as in pg-latency, so the database and the processes idle in between.
+ */
+async function bareWakeChain(c: pg.Client, schema: string): Promise<{ total: number[]; notify: number[] }> {
+  await c.query(`CREATE TABLE "${schema}".q (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    state text NOT NULL DEFAULT 'pending', payload json)`);
+  await c.query(`CREATE INDEX ON "${schema}".q (id) WHERE state = 'pending'`);
+  const connect = async () => {
+    const client = new pg.Client({ connectionString: PG_URL });
+    await client.connect();
+    return client;
+  };
+  const listener = await connect();
+  const claimer = await connect();
+  const channel = `${schema}.q`;
+  try {
+    await listener.query(`LISTEN "${channel}"`);
+    const insert = `WITH i AS (INSERT INTO "${schema}".q (payload) VALUES ($1) RETURNING id)
+      SELECT pg_notify('${channel}', id::text) FROM i`;
+    const claim = `UPDATE "${schema}".q SET state = 'running' WHERE id = ANY(ARRAY(
+      SELECT id FROM "${schema}".q WHERE state = 'pending' ORDER BY id LIMIT 10 FOR UPDATE SKIP LOCKED))
+      RETURNING id, payload`;
+    const total: number[] = [];
+    const notify: number[] = [];
+    for (let i = 0; i < LAT_WARMUP + LAT_SAMPLES; i++) {
+      await sleep(LAT_GAP_MS);
+      const t0 = performance.now();
+      let timer: NodeJS.Timeout | undefined;
+      const heard = new Promise<number>((resolve, reject) => {
+        listener.once('notification', () => resolve(performance.now()));
+        timer = setTimeout(() => reject(new Error('pg-bare: a NOTIFY did not arrive within 5 s')), 5000);
+      }).finally(() => clearTimeout(timer));
+      await c.query(insert, ['{}']);
+      const tn = await heard;
+      const claimed = await claimer.query(claim);
+      if (claimed.rowCount !== 1) throw new Error(`pg-bare: claimed ${claimed.rowCount} rows, expected 1`);
+      if (i < LAT_WARMUP) continue;
+      total.push(performance.now() - t0);
+      notify.push(tn - t0);
+    }
+    return { total, notify };
+  } finally {
+    await listener.end();
+    await claimer.end();
   }
 }
 
@@ -205,7 +272,7 @@ interface DrainFigures {
   rate: number;
   /** Database transactions committed per job during the drain (all connections). */
   commitsPerJob: number;
-  /** Worker-process CPU (user + system) per 1,000 jobs, startup included. */
+  /** Worker-process CPU (user + system) per 1,000 jobs, from each one's first handler call to its stop. */
   cpuMsPer1000: number;
   /** Local PostgreSQL server CPU per 1,000 jobs, from the first reading to the last commit. */
   serverMsPer1000: number;
@@ -224,12 +291,15 @@ async function drainOnce(system: SystemName, processes: number): Promise<DrainFi
     try {
       await Promise.all(children.map((c) => nextMessage(c, is('ready'), 20_000, 'a worker to load')));
       let first = Number.POSITIVE_INFINITY;
+      let cpuAtFirst = 0;
       let handled = 0;
       let wake: () => void = () => {};
       for (const child of children) {
-        child.on('message', (m: { type?: string; at?: number; n?: number }) => {
-          if (m.type === 'first') first = Math.min(first, m.at as number);
-          else if (m.type === 'progress') {
+        child.on('message', (m: { type?: string; at?: number; n?: number; cpuMs?: number }) => {
+          if (m.type === 'first') {
+            first = Math.min(first, m.at as number);
+            cpuAtFirst += m.cpuMs as number;
+          } else if (m.type === 'progress') {
             handled += m.n as number;
             // Each process reports per 500, so up to 499 per process are still unreported.
             if (handled + 500 * processes > PG_DRAIN_JOBS) wake();
@@ -271,7 +341,7 @@ async function drainOnce(system: SystemName, processes: number): Promise<DrainFi
       return {
         rate: rate(PG_DRAIN_JOBS, end - first),
         commitsPerJob: commits / PG_DRAIN_JOBS,
-        cpuMsPer1000: (cpuMs * 1000) / PG_DRAIN_JOBS,
+        cpuMsPer1000: ((cpuMs - cpuAtFirst) * 1000) / PG_DRAIN_JOBS,
         serverMsPer1000: (serverMs * 1000) / PG_DRAIN_JOBS,
       };
     } finally {
@@ -298,7 +368,7 @@ async function drainScenario(processes: number): Promise<Metric[]> {
         unit: 'jobs/s',
       }),
     ),
-    ratioMetric(`${key}.ratio`, 'stint / graphile-worker (same run)', values, 3),
+    ...ratioMetric(`${key}.ratio`, 'stint / graphile-worker (same run)', values, 3),
     ...SYSTEMS.map(
       (s): Metric => ({
         key: `${key}.commits.${s}`,
@@ -310,7 +380,7 @@ async function drainScenario(processes: number): Promise<Metric[]> {
     ...SYSTEMS.map(
       (s): Metric => ({
         key: `${key}.cpu.${s}`,
-        label: `${LABEL[s]}: worker CPU ms per 1,000 jobs`,
+        label: `${LABEL[s]}: worker CPU ms per 1,000 jobs (startup not counted)`,
         value: figures[s].cpuMsPer1000,
         unit: 'ms',
       }),
@@ -386,7 +456,7 @@ export async function pgEnqueue(): Promise<Metric[]> {
         unit: 'jobs/s',
       }),
     ),
-    ratioMetric('pg-enqueue.bulk.ratio', 'bulk: stint / graphile-worker (same run)', bulk, 2),
+    ...ratioMetric('pg-enqueue.bulk.ratio', 'bulk: stint / graphile-worker (same run)', bulk, 2),
     ...SYSTEMS.map(
       (s): Metric => ({
         key: `pg-enqueue.single.${s}`,
@@ -395,7 +465,7 @@ export async function pgEnqueue(): Promise<Metric[]> {
         unit: 'jobs/s',
       }),
     ),
-    ratioMetric('pg-enqueue.single.ratio', 'single: stint / graphile-worker (same run)', single, 2),
+    ...ratioMetric('pg-enqueue.single.ratio', 'single: stint / graphile-worker (same run)', single, 2),
   ];
 }
 
@@ -501,6 +571,7 @@ export async function pgLatency(): Promise<Metric[]> {
       },
     );
   }
+  if (!comparing) return out;
   out.push(
     {
       key: 'pg-latency.ratio.p50',

@@ -14,8 +14,21 @@ import { quietLogger } from './lib.js';
 
 export const PG_URL = process.env.STINT_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
-export const SYSTEMS = ['stint', 'graphile', 'pgboss'] as const;
-export type SystemName = (typeof SYSTEMS)[number];
+const ALL_SYSTEMS = ['stint', 'graphile', 'pgboss'] as const;
+export type SystemName = (typeof ALL_SYSTEMS)[number];
+
+/**
+ * The systems each scenario measures: all three, or those BENCH_PG_SYSTEMS names (for example
+ * `stint` while profiling). Ratios need stint and graphile-worker both and are left out otherwise.
+ */
+export const SYSTEMS: readonly SystemName[] = (() => {
+  const wanted = process.env.BENCH_PG_SYSTEMS?.split(',').filter(Boolean);
+  if (!wanted?.length) return ALL_SYSTEMS;
+  const unknown = wanted.filter((w) => !(ALL_SYSTEMS as readonly string[]).includes(w));
+  if (unknown.length)
+    throw new Error(`BENCH_PG_SYSTEMS: unknown ${unknown.join(', ')} (use ${ALL_SYSTEMS.join(', ')})`);
+  return ALL_SYSTEMS.filter((s) => wanted.includes(s));
+})();
 
 export const QUEUE = 'noop';
 

@@ -3,7 +3,7 @@
  *   node --import tsx bench/pg-worker-process.ts <system> <schema> <mode> <concurrency> <batchSize>
  *
  * It says `ready` once its modules are loaded; on `start` it starts the worker and says `running`.
- * - drain:   sends `{ type: 'first', at }` (wall clock) at its first handler call and
+ * - drain:   sends `{ type: 'first', at, cpuMs }` (wall clock, CPU used so far) at its first handler call and
  *            `{ type: 'progress', n }` after every 500 (the parent then checks the table for the
  *            commit of the last completion).
  * - latency: each handler call sends `{ type: 'started', latency }`: its wall clock minus the
@@ -25,12 +25,16 @@ setTimeout(() => process.exit(3), 170_000).unref();
 process.on('disconnect', () => process.exit(0));
 const send = (message: unknown) => process.send?.(message);
 const wallNow = () => performance.timeOrigin + performance.now();
+const cpuMs = () => {
+  const cpu = process.cpuUsage();
+  return (cpu.user + cpu.system) / 1000;
+};
 
 let handled = 0;
 const onRun =
   mode === 'drain'
     ? () => {
-        if (++handled === 1) send({ type: 'first', at: wallNow() });
+        if (++handled === 1) send({ type: 'first', at: wallNow(), cpuMs: cpuMs() });
         if (handled % 500 === 0) send({ type: 'progress', n: 500 });
       }
     : (input: unknown) => {
@@ -60,8 +64,7 @@ async function main(): Promise<void> {
     } else if (m.type === 'stop') {
       void (async () => {
         await worker?.stop().catch((err: unknown) => console.error(err));
-        const cpu = process.cpuUsage();
-        send({ type: 'stopped', handled, cpuMs: (cpu.user + cpu.system) / 1000 });
+        send({ type: 'stopped', handled, cpuMs: cpuMs() });
       })();
     }
   });

@@ -186,6 +186,31 @@ export function describeStoreConformance(
         expect((await store.getJob(a!.id))!.output).toBe('done');
       });
 
+      it('completes many and claims many in one call: every result applied, every job claimed once', async () => {
+        const inserted = await store.insertJobs(Array.from({ length: 9 }, (_, i) => job({ input: i })));
+        const first = await claim(4);
+        const out = await store.completeAndClaim(
+          {
+            completions: first.map((c) => ({
+              id: c.id,
+              attempt: 1,
+              workerId: 'w1',
+              outcome: 'succeeded' as const,
+              output: c.input,
+            })),
+          },
+          { workerId: 'w1', queues: ['default'], tasks: ['t'], limit: 10, leaseMs: 1000 },
+        );
+        expect(out.results).toEqual(first.map((c) => ({ id: c.id, applied: true, state: 'succeeded' })));
+        expect(out.jobs.map((j) => j.id).sort()).toEqual(
+          inserted
+            .slice(4)
+            .map((r) => r.id)
+            .sort(),
+        );
+        for (const c of first) expect((await store.getJob(c.id))!.output).toBe(c.input);
+      });
+
       it('completes and claims with a stale completion in the batch: results in order, the stale one recorded', async () => {
         const [a, b, c] = await store.insertJobs([
           job({ input: 'a' }),

@@ -12,6 +12,7 @@ import {
 } from '../../src/index.js';
 import { LATEST_VERSION } from '../../src/store/postgres/migrate.js';
 import { createPostgresStore } from '../../src/store/postgres/store.js';
+import type { ClaimRequest } from '../../src/store/types.js';
 import { freshSchema, PG_URL, pgAvailable } from '../pg.js';
 
 const available = await pgAvailable();
@@ -152,6 +153,112 @@ describe.skipIf(!available)('PostgreSQL end to end', () => {
     expect(left.length + ran).toBe(total);
     expect(left.some((j) => j.attempt === 2)).toBe(true);
     expect(left.filter((j) => j.attemptsUsed !== 1)).toEqual([]);
+  });
+
+  it('keeps two claims in flight through a backlog of short jobs; the second offers no resources', async () => {
+    const schema = freshSchema();
+    const store = pgStore(schema);
+    let ran = 0;
+    const quick = defineTask({
+      name: 'quick',
+      input: z.object({}),
+      run: () => {
+        ran++;
+        return null;
+      },
+    });
+    const client = createClient({ store, tasks: [quick] });
+    open.push(client);
+    const total = 4000;
+    for (let i = 0; i < total; i += 1000)
+      await client.submitMany(
+        quick,
+        Array.from({ length: 1000 }, () => ({})),
+      );
+    // Watch every claim: how many are out at once, what each may bring back, what it offers.
+    let out = 0;
+    let mostOut = 0;
+    let limitsOut = 0;
+    let mostLimitsOut = 0;
+    const offersWhileAnotherOut: unknown[] = [];
+    const watch = async <R>(req: ClaimRequest, claim: () => Promise<R>): Promise<R> => {
+      if (out > 0) offersWhileAnotherOut.push(req.offer?.free);
+      out++;
+      limitsOut += req.limit;
+      mostOut = Math.max(mostOut, out);
+      mostLimitsOut = Math.max(mostLimitsOut, limitsOut);
+      try {
+        return await claim();
+      } finally {
+        out--;
+        limitsOut -= req.limit;
+      }
+    };
+    const watched: Store = {
+      ...store,
+      claimJobs: (req) => watch(req, () => store.claimJobs(req)),
+      completeAndClaim: (batch, req) => watch(req, () => store.completeAndClaim(batch, req)),
+    };
+    const concurrency = 5;
+    const worker = createWorker({
+      store: watched,
+      tasks: [quick],
+      logger: quiet,
+      concurrency,
+      capacity: { cpu: 4 },
+      pollInterval: '1h',
+    });
+    open.push(worker);
+    await worker.start();
+    for (let i = 0; i < 2000 && ran < total; i++) await new Promise((r) => setTimeout(r, 5));
+    await worker.stop();
+    expect(ran).toBe(total);
+    expect(mostOut).toBe(2);
+    // Slots plus 4 x concurrency claimed ahead, never more, however the claims overlap.
+    expect(mostLimitsOut).toBeLessThanOrEqual(5 * concurrency);
+    expect(offersWhileAnotherOut.length).toBeGreaterThan(0);
+    expect(offersWhileAnotherOut.every((free) => JSON.stringify(free) === '{}')).toBe(true);
+    expect((await store.listJobs({ state: 'running' })).jobs).toEqual([]);
+    expect((await store.listJobs({ state: 'pending' })).jobs).toEqual([]);
+  });
+
+  it('claims again at once when jobs were announced while a claim was out', async () => {
+    const schema = freshSchema();
+    const store = pgStore(schema);
+    const submitter = pgStore(schema); // another pool: the announcement comes by NOTIFY
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let claimsHeld = 0;
+    let claimed: () => void = () => {};
+    const firstClaimOut = new Promise<void>((resolve) => {
+      claimed = resolve;
+    });
+    const held: Store = {
+      ...store,
+      // The first claim finds nothing, then is held until the job it missed has been announced.
+      claimJobs: async (req) => {
+        const jobs = await store.claimJobs(req);
+        if (claimsHeld++ === 0) {
+          claimed();
+          await gate;
+        }
+        return jobs;
+      },
+    };
+    const worker = createWorker({ store: held, tasks: [add], logger: quiet, pollInterval: '1h' });
+    open.push(worker);
+    await worker.start();
+    await firstClaimOut;
+    const client = createClient({ store: submitter });
+    open.push(client);
+    const h = await client.submit(add, { a: 1, b: 2 });
+    // Let the NOTIFY reach the worker while its claim is still out.
+    await new Promise((r) => setTimeout(r, 200));
+    release();
+    // Without acting on that wake-up the job would wait for the next poll, an hour away.
+    await expect(h.result({ timeout: '10s' })).resolves.toBe(3);
   });
 
   it('migrates once when ten stores start on a new schema at the same time', async () => {

@@ -214,23 +214,20 @@ export async function succeedAndClaim(
 ): Promise<{ results: CompletionResult[]; jobs: ClaimedJob[]; stale: Completion[] }> {
   const { completions } = batch;
   const claiming = req.limit > 0 && req.queues.length > 0 && req.tasks.length > 0;
-  const rows = await ctx.db.run<ClaimRow & { done_ids: (string | number)[] | null }>(
-    ctx.tx,
-    'succeedAndClaim',
-    [
-      ctx.now,
-      req.workerId,
-      req.leaseMs,
-      req.queues,
-      req.tasks,
-      claiming ? req.limit : 0,
-      completions.map((c) => c.id),
-      completions.map((c) => c.attempt),
-      completions.map((c) => (c.outcome === 'succeeded' ? JSON.stringify(c.output ?? null) : 'null')),
-      channel,
-    ],
-  );
-  const applied = new Set((rows[0]?.done_ids ?? []).map(String));
+  const rows = await ctx.db.run<ClaimRow & { done_ids: string | null }>(ctx.tx, 'succeedAndClaim', [
+    ctx.now,
+    req.workerId,
+    req.leaseMs,
+    req.queues,
+    req.tasks,
+    claiming ? req.limit : 0,
+    completions.map((c) => c.id),
+    completions.map((c) => c.attempt),
+    completions.map((c) => (c.outcome === 'succeeded' ? JSON.stringify(c.output ?? null) : 'null')),
+    channel,
+  ]);
+  const doneIds = rows.find((r) => r.done_ids !== null)?.done_ids;
+  const applied = new Set(doneIds ? doneIds.split(',') : []);
   const results: CompletionResult[] = [];
   const stale: Completion[] = [];
   for (const c of completions) {
