@@ -472,6 +472,7 @@ export interface QueueStats {
 }
 
 export type StoreNotification =
+  /** `queues` empty: jobs may have arrived in any queue. */
   | { type: 'jobs-available'; queues: readonly string[]; earliestRunAt: number }
   | { type: 'jobs-finished'; ids: readonly string[] }
   | { type: 'cancel-requested'; ids: readonly string[] }

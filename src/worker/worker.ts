@@ -171,7 +171,8 @@ export function createWorker(options: WorkerOptions): Worker {
   function onNotification(n: StoreNotification): void {
     if (n.type === 'changed') wake();
     else if (n.type === 'jobs-available') {
-      if (!n.queues.some((q) => queueSet.has(q))) return;
+      // No queues named: jobs in any queue (an insert the store could not name the queues of).
+      if (n.queues.length > 0 && !n.queues.some((q) => queueSet.has(q))) return;
       if (n.earliestRunAt <= clock.now()) wake();
       else wakeAt(n.earliestRunAt);
     } else if (n.type === 'cancel-requested') {

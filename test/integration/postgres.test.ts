@@ -261,6 +261,103 @@ describe.skipIf(!available)('PostgreSQL end to end', () => {
     await expect(h.result({ timeout: '10s' })).resolves.toBe(3);
   });
 
+  it('announces every insert to other processes with its queue, and any other insert to every queue', async () => {
+    const schema = freshSchema();
+    const store = pgStore(schema);
+    const client = createClient({ store, tasks: [add] });
+    open.push(client);
+    await client.submitMany(add, []); // migrated
+    const listener = new pg.Client({ connectionString: PG_URL });
+    await listener.connect();
+    const heard: string[] = [];
+    listener.on('notification', (m) => {
+      if (m.payload?.startsWith('a:')) heard.push(m.payload);
+    });
+    await listener.query(`LISTEN "${schema}.jobs"`);
+    const hear = async (what: () => Promise<unknown>): Promise<string[]> => {
+      heard.length = 0;
+      await what();
+      for (let i = 0; i < 100 && heard.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 50)); // anything more it would send
+      return [...heard];
+    };
+    try {
+      // One statement: a single submit, a bulk submit, a delayed one (with its due time).
+      expect(await hear(() => client.submit(add, { a: 1, b: 1 }))).toEqual(['a:default']);
+      expect(
+        await hear(() =>
+          client.submitMany(add, [
+            { a: 1, b: 1 },
+            { a: 2, b: 2 },
+          ]),
+        ),
+      ).toEqual(['a:default']);
+      const [delayed] = await hear(() => client.submit(add, { a: 1, b: 1 }, { delay: '1h', queue: 'later' }));
+      expect(delayed).toMatch(/^a:later@\d+$/);
+      // A transaction of the store's (a dedup key takes one): its queue, once, not every queue.
+      expect(await hear(() => client.submit(add, { a: 1, b: 1 }, { dedupKey: 'k', queue: 'q2' }))).toEqual([
+        'a:q2',
+      ]);
+      // Inside the caller's transaction: heard on commit.
+      const conn = new pg.Client({ connectionString: PG_URL });
+      await conn.connect();
+      try {
+        expect(
+          await hear(async () => {
+            await conn.query('BEGIN');
+            await client.submit(add, { a: 1, b: 1 }, { tx: conn, queue: 'q3' });
+            await conn.query('COMMIT');
+          }),
+        ).toEqual(['a:q3']);
+        // An insert stint did not make still wakes workers: of every queue, as it names none.
+        heard.length = 0;
+        const row =
+          await conn.query(`INSERT INTO "${schema}".jobs (task, queue, state, input, run_at, created_at,
+          max_attempts, backoff_ms, backoff_factor, backoff_max_ms, backoff_jitter)
+          SELECT task, queue, 'pending', input, run_at, created_at, max_attempts, backoff_ms, backoff_factor,
+            backoff_max_ms, backoff_jitter FROM "${schema}".jobs LIMIT 1 RETURNING id`);
+        expect(row.rowCount).toBe(1);
+      } finally {
+        await conn.end();
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      expect(heard).toEqual(['a:']);
+      // A flow's first step is inserted in a transaction that announces its queue.
+      expect(
+        await hear(() =>
+          client.submitFlow({
+            name: 'f',
+            steps: [{ name: 'one', task: 'add', input: { a: 1, b: 2 }, queue: 'fq' }],
+          }),
+        ),
+      ).toEqual(['a:fq']);
+    } finally {
+      await listener.end();
+    }
+  });
+
+  it('wakes an idle worker of any queue on an insert that names no queue', async () => {
+    const schema = freshSchema();
+    const store = pgStore(schema);
+    const worker = createWorker({ store, tasks: [add], logger: quiet, pollInterval: '1h' });
+    open.push(worker);
+    await worker.start();
+    const client = createClient({ store: pgStore(schema), tasks: [add] });
+    open.push(client);
+    const conn = new pg.Client({ connectionString: PG_URL });
+    await conn.connect();
+    try {
+      const [row] = (
+        await conn.query(`INSERT INTO "${schema}".jobs (task, queue, state, input, run_at, created_at, max_attempts,
+          backoff_ms, backoff_factor, backoff_max_ms, backoff_jitter)
+          VALUES ('add', 'default', 'pending', '{"a":4,"b":5}', 0, 0, 1, 0, 1, 0, 0) RETURNING id`)
+      ).rows;
+      await expect(client.job(String(row.id)).result({ timeout: '10s' })).resolves.toBe(9);
+    } finally {
+      await conn.end();
+    }
+  });
+
   it('migrates once when ten stores start on a new schema at the same time', async () => {
     const schema = freshSchema();
     const stores = Array.from({ length: 10 }, () => pgStore(schema));

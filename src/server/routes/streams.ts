@@ -82,7 +82,7 @@ export function streamRoutes({ store, sse, closing }: RouteDeps): FastifyPluginA
           tags,
           summary: 'State changes (text/event-stream), for the UI',
           description:
-            'Events named after store notifications: `jobs-available` {queues, earliestRunAt}, `jobs-finished` {ids}, `flows-finished` {ids}, `cancel-requested` {ids}, and `changed` (another process wrote: read again).',
+            'Events named after store notifications: `jobs-available` {queues (empty: any queue), earliestRunAt}, `jobs-finished` {ids}, `flows-finished` {ids}, `cancel-requested` {ids}, and `changed` (another process wrote: read again).',
         },
       },
       async (request, reply) => {

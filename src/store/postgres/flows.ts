@@ -136,7 +136,7 @@ export function pgFlowOps(ctx: TxContext, now: number): FlowOps {
         limit,
       ]);
       const started = rows[0]?.n ?? 0;
-      if (started > 0) ctx.announce({ type: 'jobs-available', queues: [job.queue], earliestRunAt: 0 }, false);
+      if (started > 0) ctx.announce({ type: 'jobs-available', queues: [job.queue], earliestRunAt: 0 });
       return started;
     },
     *skipWaiting(flowId, parent) {
@@ -185,8 +185,8 @@ export function pgFlowOps(ctx: TxContext, now: number): FlowOps {
         job.step,
         job.role,
       ]);
-      // Other processes hear of it through the insert trigger's NOTIFY; this one at once.
-      ctx.announce({ type: 'jobs-available', queues: [job.queue], earliestRunAt: 0 }, false);
+      // NOTIFYed to other processes by the transaction; this one hears at once.
+      ctx.announce({ type: 'jobs-available', queues: [job.queue], earliestRunAt: 0 });
       return String(row?.id);
     },
     flowFinished(flowId) {

@@ -213,9 +213,8 @@ async function insertRuns(
       earliest = Math.min(earliest, due);
     }
   }
-  // Other processes hear of the jobs through the insert trigger's NOTIFY; this one at once.
-  if (queues.size > 0)
-    ctx.announce({ type: 'jobs-available', queues: [...queues], earliestRunAt: earliest }, false);
+  // NOTIFYed to other processes by the transaction; this one hears at once.
+  if (queues.size > 0) ctx.announce({ type: 'jobs-available', queues: [...queues], earliestRunAt: earliest });
 
   for (const f of flows) f.outcome.flowId = (await insertFlow(ctx, f.flow)).id;
   if (flows.length > 0) {

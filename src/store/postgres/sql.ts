@@ -1,6 +1,7 @@
 /**
  * Every statement the PostgreSQL store runs, for one schema. Values are always bound parameters;
- * only the schema name, quoted as an identifier, is interpolated. `$1` of every statement that
+ * only the schema name is interpolated, quoted as an identifier (or as a literal, in the NOTIFY
+ * channel name). `$1` of every statement that
  * reads the time is `now`: null means the database's clock (`now()`, fixed within a transaction),
  * a number is an injected clock (tests).
  *
@@ -8,6 +9,10 @@
  */
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
+}
+
+export function quoteLiteral(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
 }
 
 export const NOW = `coalesce($1::bigint, (extract(epoch from now()) * 1000)::bigint)`;
@@ -25,6 +30,17 @@ const CLAIMED_COLUMNS = `j.id, j.task, j.queue, j.input::text AS input, j.priori
 
 export function pgStatements(schema: string) {
   const s = quoteIdent(schema);
+  /**
+   * A CTE `announced` for a statement whose CTE `inserted` (id, run_at) inserts jobs of one
+   * queue (`queueParam`): NOTIFYs `a:<queue>`, with `@<due>` when none is due yet, and sets
+   * `stint.notified` for its transaction, which tells the insert trigger (migration 8) that its
+   * inserts are announced. Join `announced` so it is evaluated.
+   */
+  const announceInserted = (queueParam: string) => `announced AS MATERIALIZED (
+        SELECT pg_notify(${quoteLiteral(`${schema}.jobs`)}, 'a:' || ${queueParam}::text
+          || CASE WHEN min(run_at) > ${NOW} THEN '@' || min(run_at) ELSE '' END),
+          set_config('stint.notified', 'on', true)
+        FROM inserted)`;
   /** ($1 now, worker_id, lease_ms, queues[], tasks[], limit) -> claimed rows (also inside succeedAndClaim) */
   const claimUpdate = `UPDATE ${s}.jobs j SET state = 'running', attempt = j.attempt + 1, worker_id = $2, started_at = ${NOW},
         lease_expires_at = ${NOW} + $3::bigint, progress_done = NULL, progress_total = NULL
@@ -40,26 +56,36 @@ export function pgStatements(schema: string) {
   return {
     /**
      * ($1 now, task, queue, input, priority, run_at|null, delay_ms, max_attempts, backoff_ms, factor, max_ms, jitter,
-     * timeout_ms, metadata, dedup_key, placement, concurrency_key, concurrency_limit, sandbox)
+     * timeout_ms, metadata, dedup_key, placement, concurrency_key, concurrency_limit, sandbox) -> id
+     * NOTIFYs `a:<queue>[@<due>]` itself (see `announceInserted`).
      */
-    insertJob: `INSERT INTO ${s}.jobs (task, queue, state, input, priority, run_at, created_at, max_attempts, backoff_ms,
-        backoff_factor, backoff_max_ms, backoff_jitter, timeout_ms, metadata, dedup_key, placement, concurrency_key,
-        concurrency_limit, sandbox)
-      VALUES ($2, $3, 'pending', $4::json, $5, coalesce($6::bigint, ${NOW} + $7::bigint), ${NOW}, $8, $9, $10, $11, $12,
-        $13, $14::jsonb, $15, $16::jsonb, $17, $18, $19::jsonb)
-      RETURNING id`,
+    insertJob: `WITH inserted AS (
+        INSERT INTO ${s}.jobs (task, queue, state, input, priority, run_at, created_at, max_attempts, backoff_ms,
+          backoff_factor, backoff_max_ms, backoff_jitter, timeout_ms, metadata, dedup_key, placement, concurrency_key,
+          concurrency_limit, sandbox)
+        VALUES ($2, $3, 'pending', $4::json, $5, coalesce($6::bigint, ${NOW} + $7::bigint), ${NOW}, $8, $9, $10, $11, $12,
+          $13, $14::jsonb, $15, $16::jsonb, $17, $18, $19::jsonb)
+        RETURNING id, run_at),
+      ${announceInserted('$3')}
+      SELECT inserted.id FROM inserted CROSS JOIN announced`,
 
     /**
      * ($1 now, task, queue, priority, run_at|null, delay_ms, max_attempts, backoff_ms, factor, max_ms, jitter, timeout_ms,
-     * metadata, inputs json[], placement, concurrency_key, concurrency_limit, sandbox)
+     * metadata, inputs as one JSON array, placement, concurrency_key, concurrency_limit, sandbox) -> ids
+     * One JSON text for all the inputs: the database parses one document instead of an array
+     * literal of 1,000 quoted texts, and the client builds one string (~10 % more jobs/s).
+     * NOTIFYs `a:<queue>[@<due>]` itself (see `announceInserted`).
      */
-    insertJobsSharing: `INSERT INTO ${s}.jobs (task, queue, state, input, priority, run_at, created_at, max_attempts,
-        backoff_ms, backoff_factor, backoff_max_ms, backoff_jitter, timeout_ms, metadata, placement, concurrency_key,
-        concurrency_limit, sandbox)
-      SELECT $2, $3, 'pending', i.input, $4, coalesce($5::bigint, ${NOW} + $6::bigint), ${NOW}, $7, $8, $9, $10, $11, $12,
-        $13::jsonb, $15::jsonb, $16, $17, $18::jsonb
-      FROM unnest($14::json[]) WITH ORDINALITY AS i(input, n) ORDER BY i.n
-      RETURNING id`,
+    insertJobsSharing: `WITH inserted AS (
+        INSERT INTO ${s}.jobs (task, queue, state, input, priority, run_at, created_at, max_attempts,
+          backoff_ms, backoff_factor, backoff_max_ms, backoff_jitter, timeout_ms, metadata, placement, concurrency_key,
+          concurrency_limit, sandbox)
+        SELECT $2, $3, 'pending', i.input, $4, coalesce($5::bigint, ${NOW} + $6::bigint), ${NOW}, $7, $8, $9, $10, $11,
+          $12, $13::jsonb, $15::jsonb, $16, $17, $18::jsonb
+        FROM json_array_elements($14::json) WITH ORDINALITY AS i(input, n) ORDER BY i.n
+        RETURNING id, run_at),
+      ${announceInserted('$3')}
+      SELECT inserted.id FROM inserted CROSS JOIN announced`,
 
     /** (key): makes sure the key's row exists, so it can be locked */
     touchDedup: `INSERT INTO ${s}.dedup_keys (key, job_id, expires_at) VALUES ($1, 0, 0) ON CONFLICT (key) DO NOTHING`,

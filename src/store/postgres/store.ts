@@ -220,10 +220,17 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
       },
     };
     try {
-      await client.query('BEGIN');
+      // Inserts in this transaction are announced by it (`remote` below, or the insert statement
+      // itself): the insert trigger stays quiet (migration 8).
+      await client.query("BEGIN; SET LOCAL stint.notified = 'on'");
       const out = await fn(ctx);
       await ctx.flushFlowJobs();
-      for (const payload of remote) await client.query('SELECT pg_notify($1, $2)', [channel, payload]);
+      if (remote.length > 0) {
+        await client.query(
+          'SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS n(p, i) ORDER BY i',
+          [channel, [...new Set(remote)]],
+        );
+      }
       await client.query('COMMIT');
       return out;
     } catch (err) {
@@ -235,7 +242,8 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
 
   /**
    * Inserts with the caller's client, inside the caller's transaction: nothing is committed here.
-   * Workers hear of the jobs through the insert trigger's NOTIFY, which PostgreSQL delivers on commit.
+   * Workers hear of the jobs through the insert statement's own NOTIFY, which PostgreSQL delivers
+   * on commit.
    */
   async function insertInCallersTransaction(jobs: readonly NewJob[], tx: unknown) {
     if (closed) throw new ClosedError('the store');

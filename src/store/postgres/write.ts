@@ -124,7 +124,7 @@ export async function insertJobs(
         ...retryParams(job.retry),
         job.timeoutMs,
         json(job.metadata),
-        run.map((j) => JSON.stringify(j.input ?? null)),
+        JSON.stringify(run.map((j) => j.input ?? null)),
         json(job.placement),
         job.concurrency?.key ?? null,
         job.concurrency?.limit ?? null,
