@@ -48,6 +48,28 @@ const waits = defineTask({
     }),
 });
 
+/** A fresh schema holding `total` pending no-op jobs of task `quick`; `ran()` counts its runs. */
+async function quickBacklog(total: number) {
+  const store = pgStore(freshSchema());
+  let runs = 0;
+  const quick = defineTask({
+    name: 'quick',
+    input: z.object({}),
+    run: () => {
+      runs++;
+      return null;
+    },
+  });
+  const client = createClient({ store, tasks: [quick] });
+  open.push(client);
+  for (let i = 0; i < total; i += 1000)
+    await client.submitMany(
+      quick,
+      Array.from({ length: 1000 }, () => ({})),
+    );
+  return { store, quick, ran: () => runs };
+}
+
 describe.skipIf(!available)('PostgreSQL end to end', () => {
   it('runs jobs, retries them, and wakes a waiter on another connection through NOTIFY', async () => {
     const schema = freshSchema();
@@ -116,29 +138,12 @@ describe.skipIf(!available)('PostgreSQL end to end', () => {
   });
 
   it('claims ahead while jobs are short; on stop unstarted jobs go back without using an attempt', async () => {
-    const schema = freshSchema();
-    const store = pgStore(schema);
-    let ran = 0;
-    const quick = defineTask({
-      name: 'quick',
-      input: z.object({}),
-      run: () => {
-        ran++;
-        return null;
-      },
-    });
-    const client = createClient({ store, tasks: [quick] });
-    open.push(client);
     const total = 5000;
-    for (let i = 0; i < total; i += 1000)
-      await client.submitMany(
-        quick,
-        Array.from({ length: 1000 }, () => ({})),
-      );
+    const { store, quick, ran } = await quickBacklog(total);
     const worker = createWorker({ store, tasks: [quick], logger: quiet, concurrency: 5, pollInterval: '1h' });
     open.push(worker);
     await worker.start();
-    for (let i = 0; i < 1000 && ran < 300; i++) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 1000 && ran() < 300; i++) await new Promise((r) => setTimeout(r, 5));
     await worker.stop();
     expect((await store.listJobs({ state: 'running' })).jobs).toEqual([]);
     const left = await store.claimJobs({
@@ -150,31 +155,14 @@ describe.skipIf(!available)('PostgreSQL end to end', () => {
     });
     // Nothing lost or run twice. Jobs claimed ahead but never started were handed back (claimed
     // again now as attempt 2) without using an attempt: this claim is the first attempt used of each.
-    expect(left.length + ran).toBe(total);
+    expect(left.length + ran()).toBe(total);
     expect(left.some((j) => j.attempt === 2)).toBe(true);
     expect(left.filter((j) => j.attemptsUsed !== 1)).toEqual([]);
   });
 
   it('keeps two claims in flight through a backlog of short jobs; the second offers no resources', async () => {
-    const schema = freshSchema();
-    const store = pgStore(schema);
-    let ran = 0;
-    const quick = defineTask({
-      name: 'quick',
-      input: z.object({}),
-      run: () => {
-        ran++;
-        return null;
-      },
-    });
-    const client = createClient({ store, tasks: [quick] });
-    open.push(client);
     const total = 4000;
-    for (let i = 0; i < total; i += 1000)
-      await client.submitMany(
-        quick,
-        Array.from({ length: 1000 }, () => ({})),
-      );
+    const { store, quick, ran } = await quickBacklog(total);
     // Watch every claim: how many are out at once, what each may bring back, what it offers.
     let out = 0;
     let mostOut = 0;
@@ -210,9 +198,9 @@ describe.skipIf(!available)('PostgreSQL end to end', () => {
     });
     open.push(worker);
     await worker.start();
-    for (let i = 0; i < 2000 && ran < total; i++) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 2000 && ran() < total; i++) await new Promise((r) => setTimeout(r, 5));
     await worker.stop();
-    expect(ran).toBe(total);
+    expect(ran()).toBe(total);
     expect(mostOut).toBe(2);
     // Slots plus 4 x concurrency claimed ahead, never more, however the claims overlap.
     expect(mostLimitsOut).toBeLessThanOrEqual(5 * concurrency);
