@@ -351,8 +351,13 @@ export function createWorker(options: WorkerOptions): Worker {
         });
         claims.add(claim);
         void claim.then(() => claims.delete(claim));
-        await yieldToEventLoop();
-        continue;
+        // With a backlog a second claim may go out at once. Otherwise the claim's result decides
+        // what comes next (it wakes the loop when it came back full or a wake-up came meanwhile):
+        // on SQLite it is back before the next turn, so looking again now would claim in a loop.
+        if (claiming < MAX_CLAIMS_IN_FLIGHT && mayClaimAhead && ahead > 0 && backlog) {
+          await yieldToEventLoop();
+          continue;
+        }
       }
       await new Promise<void>((resolve) => {
         const waitMs = retryAt > clock.now() ? Math.min(o.pollMs, retryAt - clock.now()) : o.pollMs;
