@@ -47,17 +47,14 @@ interface Active {
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
- * Claiming ahead: on PostgreSQL a worker whose jobs are short keeps claims in flight while its
- * jobs run, holding up to 4 x `concurrency` jobs beyond its slots (claims of up to that size), so
- * slots never wait for a round trip and each statement carries more jobs. Jobs are short when
- * their recent average run time is at most this, so a job claimed ahead starts within about
- * 4 x this (20 ms); with longer jobs they would wait, so then a worker claims only for free slots.
- * (Measured on a 2-core machine: factor 2 drains ~6,200 no-op jobs/s, 4 ~8,200, 6 ~8,700.)
+ * Claiming ahead: on PostgreSQL a worker whose jobs are short keeps a claim in flight while its
+ * jobs run, holding up to 2 x `concurrency` jobs beyond its slots (claims of that size), so slots
+ * never wait for a round trip and each statement carries more jobs. Jobs are short when their
+ * recent average run time is at most this, so jobs claimed ahead start within a few ms; with
+ * longer jobs they would wait, so then a worker claims only for free slots.
  */
 const AHEAD_MAX_RUN_MS = 5;
-const AHEAD_FACTOR = 4;
-/** Claims a PostgreSQL worker keeps in flight at once while it has a backlog of short jobs. */
-const MAX_CLAIMS_IN_FLIGHT = 2;
+const AHEAD_FACTOR = 2;
 
 export function createWorker(options: WorkerOptions): Worker {
   const o = resolveWorkerOptions(options);
@@ -74,14 +71,8 @@ export function createWorker(options: WorkerOptions): Worker {
   let executing = 0;
   /** Jobs claimed ahead, not started yet (leased too: renewed, released on stop). Claim order. */
   const ready: ClaimedJob[] = [];
-  /** Claims in flight, the jobs they may bring back, and when claiming may go on after a failure. */
-  let claiming = 0;
-  let claimingLimit = 0;
-  let claimFailures = 0;
-  let retryAt = 0;
-  /** The last claim came back full: more jobs are likely waiting. */
-  let backlog = false;
-
+  /** A claim is in flight: completions wait for the next one instead of a transaction of their own. */
+  let claimInFlight = false;
   /**
    * What the jobs this worker holds (running or claimed ahead) take of its capacity, by
    * `<id>:<attempt>`: reserved when claimed, given back when the job leaves this worker.
@@ -123,15 +114,13 @@ export function createWorker(options: WorkerOptions): Worker {
   /** Process and shell sandboxes (children are started when a job needs one). */
   const sandboxes = createSandboxes(logger);
 
-  // Wake-ups: set by notifications and freed slots; the claim loop waits on them. A wake-up stays
-  // pending until a claim goes out after it, so one that came while claims were in flight is acted
-  // on when they are back.
-  let wakePending = false;
+  // Wake-ups: set by notifications and freed slots; the claim loop waits on them.
+  let wakeFlag = false;
   let wakeResolve: (() => void) | null = null;
   let cancelDelayedWake: (() => void) | null = null;
   let delayedWakeAt = Number.POSITIVE_INFINITY;
   const wake = () => {
-    wakePending = true;
+    wakeFlag = true;
     wakeResolve?.();
   };
   const wakeAt = (at: number) => {
@@ -164,8 +153,7 @@ export function createWorker(options: WorkerOptions): Worker {
     logger,
     logFlushMs: o.logFlushMs,
     onResults,
-    // A claim in flight takes completions with it: they wait for the next one instead of a commit of their own.
-    holdCompletions: () => claiming > 0,
+    holdCompletions: () => claimInFlight,
   });
 
   function onNotification(n: StoreNotification): void {
@@ -328,40 +316,75 @@ export function createWorker(options: WorkerOptions): Worker {
   /**
    * Claims while there is room: free slots, plus `claimAhead()` more while jobs are short. A claim
    * carries the completions written since the last one (one statement or transaction for both).
-   * On PostgreSQL, while the last claim came back full (a backlog) and jobs are short, a second
-   * claim goes out before the first is back, on another connection: the database runs one while
-   * this process runs the other's jobs, instead of each waiting for the other. After a short
-   * claim the loop waits for a wake-up (a notification, a finished job) or the poll interval.
+   * After a claim that came back full it claims again at once, before the jobs it got have run:
+   * with jobs claimed ahead, the next claim is in flight while they run. After a short claim it
+   * waits for a wake-up (a notification, a finished job) or the poll interval.
    */
   async function claimLoop(signal: AbortSignal): Promise<void> {
-    const claims = new Set<Promise<void>>();
+    let failures = 0;
     while (!signal.aborted) {
       startReady();
       // A claim ahead asks for at most `ahead` jobs, so it leaves room for the next one.
       const ahead = claimAhead();
-      const room = o.concurrency + ahead - executing - ready.length - claimingLimit;
-      const limit = Math.min(ahead || o.concurrency, room);
-      const mayClaim =
-        claiming === 0 || (claiming < MAX_CLAIMS_IN_FLIGHT && mayClaimAhead && ahead > 0 && backlog);
-      if (limit > 0 && mayClaim && clock.now() >= retryAt) {
-        // This claim sees everything a wake-up until now announced.
-        wakePending = false;
-        const claim = claimOnce(limit, signal).catch((err: unknown) => {
-          logger.error({ err }, 'stint: handling claimed jobs failed unexpectedly');
-        });
-        claims.add(claim);
-        void claim.then(() => claims.delete(claim));
-        // With a backlog a second claim may go out at once. Otherwise the claim's result decides
-        // what comes next (it wakes the loop when it came back full or a wake-up came meanwhile):
-        // on SQLite it is back before the next turn, so looking again now would claim in a loop.
-        if (claiming < MAX_CLAIMS_IN_FLIGHT && mayClaimAhead && ahead > 0 && backlog) {
-          await yieldToEventLoop();
+      const limit = Math.min(ahead || o.concurrency, o.concurrency + ahead - executing - ready.length);
+      if (limit > 0) {
+        wakeFlag = false;
+        let jobs: ClaimedJob[];
+        const request = {
+          workerId: o.id,
+          queues: o.queues,
+          tasks: taskNames,
+          limit,
+          leaseMs: o.leaseMs,
+          offer: offer(),
+        };
+        // Report what finished since the last claim in the same transaction as the next claim.
+        const report = reporter.pendingCompletions() > 0 ? reporter.take() : null;
+        claimInFlight = true;
+        try {
+          if (report) {
+            const out = await store.completeAndClaim(report, request);
+            reporter.written(out.results, report.completions);
+            jobs = out.jobs;
+          } else {
+            jobs = await store.claimJobs(request);
+          }
+          failures = 0;
+        } catch (err) {
+          if (report) reporter.putBack(report);
+          failures++;
+          logger.error({ err, failures }, 'stint: claiming jobs failed; retrying');
+          await clock.sleep(Math.min(5000, 100 * 2 ** failures), signal);
           continue;
+        } finally {
+          claimInFlight = false;
+          // Completions that came in meanwhile go with the next claim, or on their own if none comes.
+          reporter.holdEnded();
+        }
+        if (signal.aborted) {
+          // Stopped while claiming: hand the jobs straight back.
+          releaseAll(jobs);
+          break;
+        }
+        for (const job of jobs) reserve(job);
+        ready.push(...jobs);
+        startReady();
+        if (jobs.length > 0) {
+          if (jobs.length === limit) {
+            // Claiming ahead: the next claim goes out before these jobs run (its await yields).
+            if (ahead === 0) await yieldToEventLoop();
+            continue;
+          }
+          await yieldToEventLoop();
         }
       }
+      if (wakeFlag) {
+        await yieldToEventLoop();
+        continue;
+      }
+      if (signal.aborted) break;
       await new Promise<void>((resolve) => {
-        const waitMs = retryAt > clock.now() ? Math.min(o.pollMs, retryAt - clock.now()) : o.pollMs;
-        const cancel = clock.setTimer(done, waitMs);
+        const cancel = clock.setTimer(done, o.pollMs);
         function done() {
           cancel();
           signal.removeEventListener('abort', done);
@@ -371,68 +394,8 @@ export function createWorker(options: WorkerOptions): Worker {
         wakeResolve = done;
         signal.addEventListener('abort', done, { once: true });
       });
-      // Let jobs that finish at once report first, so the next claim carries their completions.
-      await yieldToEventLoop();
     }
-    await Promise.all(claims);
     releaseAll(ready.splice(0));
-  }
-
-  /**
-   * One claim of up to `limit` jobs, carrying the completions reported since the last one. Never
-   * rejects: a failure puts the completions back and holds claiming off, with growing delays.
-   */
-  async function claimOnce(limit: number, signal: AbortSignal): Promise<void> {
-    const request = {
-      workerId: o.id,
-      queues: o.queues,
-      tasks: taskNames,
-      limit,
-      leaseMs: o.leaseMs,
-      // Two claims at once must not both spend what is free: the second offers no resources.
-      offer: claiming === 0 ? offer() : { free: {}, labels: o.labels },
-    };
-    // Report what finished since the last claim in the same transaction as this claim.
-    const report = reporter.pendingCompletions() > 0 ? reporter.take() : null;
-    claiming++;
-    claimingLimit += limit;
-    let jobs: ClaimedJob[];
-    try {
-      if (report) {
-        const out = await store.completeAndClaim(report, request);
-        reporter.written(out.results, report.completions);
-        jobs = out.jobs;
-      } else {
-        jobs = await store.claimJobs(request);
-      }
-      claimFailures = 0;
-    } catch (err) {
-      if (report) reporter.putBack(report);
-      claimFailures++;
-      logger.error({ err, failures: claimFailures }, 'stint: claiming jobs failed; retrying');
-      retryAt = clock.now() + Math.min(5000, 100 * 2 ** claimFailures);
-      backlog = false;
-      wakeAt(retryAt);
-      return;
-    } finally {
-      claiming--;
-      claimingLimit -= limit;
-      // Completions that came in meanwhile go with the next claim, or on their own if none comes.
-      reporter.holdEnded();
-    }
-    if (signal.aborted) {
-      // Stopped while claiming: hand the jobs straight back.
-      releaseAll(jobs);
-      return;
-    }
-    for (const job of jobs) reserve(job);
-    ready.push(...jobs);
-    backlog = jobs.length === limit;
-    startReady();
-    // A full claim means more are waiting: claim again at once, as after a wake-up that came
-    // while this claim was out. Otherwise the jobs it brought wake the loop when they finish; with
-    // none, a notification or the poll interval does.
-    if (backlog || wakePending) wake();
   }
 
   /** Hands jobs this worker will not start back to the queue, without using up an attempt. */
