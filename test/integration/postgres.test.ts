@@ -12,6 +12,7 @@ import {
 } from '../../src/index.js';
 import { LATEST_VERSION } from '../../src/store/postgres/migrate.js';
 import { createPostgresStore } from '../../src/store/postgres/store.js';
+import type { ClaimRequest } from '../../src/store/types.js';
 import { freshSchema, PG_URL, pgAvailable } from '../pg.js';
 
 const available = await pgAvailable();
@@ -157,6 +158,84 @@ describe.skipIf(!available)('PostgreSQL end to end', () => {
     expect(left.length + ran()).toBe(total);
     expect(left.some((j) => j.attempt === 2)).toBe(true);
     expect(left.filter((j) => j.attemptsUsed !== 1)).toEqual([]);
+  });
+
+  it('keeps two claims in flight through a backlog of short jobs; the second offers no resources', async () => {
+    const total = 4000;
+    const { store, quick, ran } = await quickBacklog(total);
+    // Watch every claim: how many are out at once, what they may bring back, what each offers.
+    let out = 0;
+    let mostOut = 0;
+    let limitsOut = 0;
+    let mostLimitsOut = 0;
+    const offersWhileAnotherOut: unknown[] = [];
+    const watch = async <R>(req: ClaimRequest, claim: () => Promise<R>): Promise<R> => {
+      if (out > 0) offersWhileAnotherOut.push(req.offer?.free);
+      out++;
+      limitsOut += req.limit;
+      mostOut = Math.max(mostOut, out);
+      mostLimitsOut = Math.max(mostLimitsOut, limitsOut);
+      try {
+        return await claim();
+      } finally {
+        out--;
+        limitsOut -= req.limit;
+      }
+    };
+    const watched: Store = {
+      ...store,
+      claimJobs: (req) => watch(req, () => store.claimJobs(req)),
+      completeAndClaim: (batch, req) => watch(req, () => store.completeAndClaim(batch, req)),
+    };
+    const concurrency = 5;
+    const worker = createWorker({
+      store: watched,
+      tasks: [quick],
+      logger: quiet,
+      concurrency,
+      capacity: { cpu: 4 },
+      pollInterval: '1h',
+    });
+    open.push(worker);
+    await worker.start();
+    for (let i = 0; i < 2000 && ran() < total; i++) await new Promise((r) => setTimeout(r, 5));
+    await worker.stop();
+    expect(ran()).toBe(total);
+    expect(mostOut).toBe(2);
+    // Slots plus 4 x concurrency claimed ahead, never more, however the claims overlap.
+    expect(mostLimitsOut).toBeLessThanOrEqual(5 * concurrency);
+    expect(offersWhileAnotherOut.length).toBeGreaterThan(0);
+    expect(offersWhileAnotherOut.every((free) => JSON.stringify(free) === '{}')).toBe(true);
+    expect((await store.listJobs({ state: 'running' })).jobs).toEqual([]);
+    expect((await store.listJobs({ state: 'pending' })).jobs).toEqual([]);
+  });
+
+  it('claims again only when woken: an idle worker does not claim in a loop', async () => {
+    const store = pgStore(freshSchema());
+    let claims = 0;
+    const counted: Store = {
+      ...store,
+      claimJobs: (req) => {
+        claims++;
+        return store.claimJobs(req);
+      },
+      completeAndClaim: (batch, req) => {
+        claims++;
+        return store.completeAndClaim(batch, req);
+      },
+    };
+    const client = createClient({ store });
+    const worker = createWorker({ store: counted, tasks: [add], logger: quiet, pollInterval: '1h' });
+    open.push(client, worker);
+    await worker.start();
+    // An empty queue: the first claim finds nothing, and nothing wakes the worker for an hour.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(claims).toBeLessThanOrEqual(2);
+    // One job: a claim brings it, its completion goes with the next claim, then quiet again.
+    await expect((await client.submit(add, { a: 1, b: 2 })).result({ timeout: '5s' })).resolves.toBe(3);
+    const after = claims;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(claims - after).toBeLessThanOrEqual(2);
   });
 
   it('claims again at once when jobs were announced while a claim was out', async () => {
