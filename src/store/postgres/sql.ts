@@ -71,9 +71,11 @@ export function pgStatements(schema: string) {
 
     /**
      * ($1 now, task, queue, priority, run_at|null, delay_ms, max_attempts, backoff_ms, factor, max_ms, jitter, timeout_ms,
-     * metadata, inputs as one JSON array, placement, concurrency_key, concurrency_limit, sandbox) -> ids
+     * metadata, inputs as one JSON array, placement, concurrency_key, concurrency_limit, sandbox)
+     * -> one row: the new ids, ascending, comma-separated.
      * One JSON text for all the inputs: the database parses one document instead of an array
-     * literal of 1,000 quoted texts, and the client builds one string (~10 % more jobs/s).
+     * literal of 1,000 quoted texts, and the client builds one string (~10 % more jobs/s). The ids
+     * come back as one text too: a row per job halved the client's CPU for nothing.
      * NOTIFYs `a:<queue>[@<due>]` itself (see `announceInserted`).
      */
     insertJobsSharing: `WITH inserted AS (
@@ -85,7 +87,7 @@ export function pgStatements(schema: string) {
         FROM json_array_elements($14::json) WITH ORDINALITY AS i(input, n) ORDER BY i.n
         RETURNING id, run_at),
       ${announceInserted('$3')}
-      SELECT inserted.id FROM inserted CROSS JOIN announced`,
+      SELECT string_agg(inserted.id::text, ',' ORDER BY inserted.id) AS ids FROM inserted CROSS JOIN announced`,
 
     /** (key): makes sure the key's row exists, so it can be locked */
     touchDedup: `INSERT INTO ${s}.dedup_keys (key, job_id, expires_at) VALUES ($1, 0, 0) ON CONFLICT (key) DO NOTHING`,

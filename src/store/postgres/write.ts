@@ -114,7 +114,7 @@ export async function insertJobs(
       while (end < jobs.length && !jobs[end]?.dedup && sameTemplate(job, jobs[end] as NewJob)) end++;
     if (end - i > 1) {
       const run = jobs.slice(i, end);
-      const rows = await ctx.db.run<{ id: number }>(ctx.tx, 'insertJobsSharing', [
+      const [row] = await ctx.db.run<{ ids: string | null }>(ctx.tx, 'insertJobsSharing', [
         ctx.now,
         job.task,
         job.queue,
@@ -130,9 +130,9 @@ export async function insertJobs(
         job.concurrency?.limit ?? null,
         json(job.sandbox ?? null),
       ]);
-      if (rows.length !== run.length) throw new StoreError(`inserted ${rows.length} of ${run.length} jobs`);
-      for (const id of rows.map((r) => r.id).sort((a, b) => a - b))
-        out.push({ id: String(id), created: true });
+      const ids = row?.ids ? row.ids.split(',') : [];
+      if (ids.length !== run.length) throw new StoreError(`inserted ${ids.length} of ${run.length} jobs`);
+      for (const id of ids) out.push({ id, created: true });
     } else {
       const [row] = await ctx.db.run<{ id: number }>(ctx.tx, 'insertJob', [
         ctx.now,
