@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
+import type { Store } from '../src/store/types.js';
 
 /** A temp directory removed after the test file. */
 export function tempDir(prefix = 'stint-test-'): string {
@@ -29,4 +30,21 @@ export async function eventually<T>(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** The store with its claims counted (`claimJobs` and `completeAndClaim` alike). */
+export function countingClaims(store: Store): { store: Store; claims: () => number } {
+  let claims = 0;
+  const counted: Store = {
+    ...store,
+    claimJobs: (req) => {
+      claims++;
+      return store.claimJobs(req);
+    },
+    completeAndClaim: (batch, req) => {
+      claims++;
+      return store.completeAndClaim(batch, req);
+    },
+  };
+  return { store: counted, claims: () => claims };
 }

@@ -3,7 +3,7 @@ import { type Coordinator, createCoordinator } from '../coordinator/coordinator.
 import { type Duration, parseDuration } from '../core/duration.js';
 import { ClosedError, JobCancelledError, LeaseLostError, WorkerShutdownError } from '../core/errors.js';
 import type { ClaimedJob, LogLevel, LogStream } from '../core/job.js';
-import { addResources, type Resources, type WorkerOffer } from '../core/placement.js';
+import { addResources, type Resources } from '../core/placement.js';
 import { trackResource } from '../internal/resources.js';
 import { stintVersion } from '../internal/version.js';
 import { outcomeOf } from '../metrics/observer.js';
@@ -11,6 +11,7 @@ import { openStore } from '../store/open.js';
 import type { Completion, CompletionResult, StoreNotification } from '../store/types.js';
 import { inputJsonSchema } from '../task/json-schema.js';
 import { registrableConcurrency } from '../task/placement.js';
+import { createClaimLoop } from './claim-loop.js';
 import { type AttemptControl, execute } from './execute.js';
 import { resolveWorkerOptions, type WorkerOptions } from './options.js';
 import { createReporter } from './reporter.js';
@@ -57,8 +58,6 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
  */
 const AHEAD_MAX_RUN_MS = 5;
 const AHEAD_FACTOR = 4;
-/** Claims a PostgreSQL worker keeps in flight at once while it has a backlog of short jobs. */
-const MAX_CLAIMS_IN_FLIGHT = 2;
 
 export function createWorker(options: WorkerOptions): Worker {
   const o = resolveWorkerOptions(options);
@@ -75,9 +74,6 @@ export function createWorker(options: WorkerOptions): Worker {
   let executing = 0;
   /** Jobs claimed ahead, not started yet (leased too: renewed, released on stop). Claim order. */
   const ready: ClaimedJob[] = [];
-  /** Claims in flight, and how many jobs they may bring back between them. */
-  let claiming = 0;
-  let claimingLimit = 0;
   /**
    * What the jobs this worker holds (running or claimed ahead) take of its capacity, by
    * `<id>:<attempt>`: reserved when claimed, given back when the job leaves this worker.
@@ -119,15 +115,10 @@ export function createWorker(options: WorkerOptions): Worker {
   /** Process and shell sandboxes (children are started when a job needs one). */
   const sandboxes = createSandboxes(logger);
 
-  // Wake-ups: set by notifications and freed slots; the claim loop waits on them.
-  let wakeFlag = false;
-  let wakeResolve: (() => void) | null = null;
+  // Wake-ups: notifications and freed slots wake the claim loop (a delayed job's, when it is due).
   let cancelDelayedWake: (() => void) | null = null;
   let delayedWakeAt = Number.POSITIVE_INFINITY;
-  const wake = () => {
-    wakeFlag = true;
-    wakeResolve?.();
-  };
+  const wake = () => claims.wake();
   const wakeAt = (at: number) => {
     if (at >= delayedWakeAt) return;
     cancelDelayedWake?.();
@@ -159,7 +150,28 @@ export function createWorker(options: WorkerOptions): Worker {
     logFlushMs: o.logFlushMs,
     onResults,
     // A claim in flight takes the completions with it instead of a transaction of their own.
-    holdCompletions: () => claiming > 0,
+    holdCompletions: () => claims.claiming > 0,
+  });
+
+  const claims = createClaimLoop({
+    store,
+    reporter,
+    clock,
+    logger,
+    request: { workerId: o.id, queues: o.queues, tasks: taskNames, leaseMs: o.leaseMs },
+    concurrency: o.concurrency,
+    pollMs: o.pollMs,
+    pipelined: mayClaimAhead,
+    held: () => executing + ready.length,
+    claimAhead,
+    offer,
+    accept(jobs) {
+      for (const job of jobs) reserve(job);
+      ready.push(...jobs);
+      startReady();
+    },
+    startReady,
+    releaseAll,
   });
 
   function onNotification(n: StoreNotification): void {
@@ -319,165 +331,6 @@ export function createWorker(options: WorkerOptions): Worker {
     wake();
   }
 
-  /** Claim failures in a row; each retry waits twice as long as the last, up to 5 s. */
-  let claimFailures = 0;
-  const claimRetryMs = () => Math.min(5000, 100 * 2 ** claimFailures);
-
-  /**
-   * One claim of up to `limit` jobs, carrying the completions reported since the last claim (one
-   * statement or transaction for both). The jobs it brings are reserved and queued to start (or
-   * handed straight back when the worker stopped meanwhile). Resolves to how many jobs it brought,
-   * or null when it failed: the error is logged and its completions go with the next claim.
-   */
-  async function claimBatch(
-    limit: number,
-    offered: WorkerOffer,
-    signal: AbortSignal,
-  ): Promise<number | null> {
-    const request = {
-      workerId: o.id,
-      queues: o.queues,
-      tasks: taskNames,
-      limit,
-      leaseMs: o.leaseMs,
-      offer: offered,
-    };
-    const report = reporter.pendingCompletions() > 0 ? reporter.take() : null;
-    claiming++;
-    claimingLimit += limit;
-    let jobs: ClaimedJob[];
-    try {
-      if (report) {
-        const out = await store.completeAndClaim(report, request);
-        reporter.written(out.results, report.completions);
-        jobs = out.jobs;
-      } else {
-        jobs = await store.claimJobs(request);
-      }
-      claimFailures = 0;
-    } catch (err) {
-      if (report) reporter.putBack(report);
-      claimFailures++;
-      logger.error({ err, failures: claimFailures }, 'stint: claiming jobs failed; retrying');
-      return null;
-    } finally {
-      claiming--;
-      claimingLimit -= limit;
-      // Completions that came in meanwhile go with the next claim, or on their own if none comes.
-      reporter.holdEnded();
-    }
-    if (signal.aborted) {
-      // Stopped while claiming: hand the jobs straight back.
-      releaseAll(jobs);
-      return 0;
-    }
-    for (const job of jobs) reserve(job);
-    ready.push(...jobs);
-    startReady();
-    return jobs.length;
-  }
-
-  /** Waits for a wake-up, `ms`, or the stop signal; true when the time ran out. */
-  function waitForWake(ms: number, signal: AbortSignal): Promise<boolean> {
-    return new Promise<boolean>((resolve) => {
-      const cancel = clock.setTimer(() => done(true), ms);
-      const onAbort = () => done(false);
-      function done(timedOut: boolean) {
-        cancel();
-        signal.removeEventListener('abort', onAbort);
-        wakeResolve = null;
-        resolve(timedOut);
-      }
-      wakeResolve = () => done(false);
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-  }
-
-  /**
-   * Claims while there is room: free slots, plus `claimAhead()` more while jobs are short, one
-   * claim at a time. After a claim that came back full it claims again at once, before the jobs it
-   * got have run: with jobs claimed ahead, the next claim is in flight while they run. After a
-   * short claim it waits for a wake-up (a notification, a finished job) or the poll interval.
-   */
-  async function claimLoop(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      startReady();
-      // A claim ahead asks for at most `ahead` jobs, so it leaves room for the next one.
-      const ahead = claimAhead();
-      const limit = Math.min(ahead || o.concurrency, o.concurrency + ahead - executing - ready.length);
-      if (limit > 0) {
-        wakeFlag = false;
-        const got = await claimBatch(limit, offer(), signal);
-        if (got === null) {
-          await clock.sleep(claimRetryMs(), signal);
-          continue;
-        }
-        if (got > 0) {
-          if (got === limit) {
-            // Claiming ahead: the next claim goes out before these jobs run (its await yields).
-            if (ahead === 0) await yieldToEventLoop();
-            continue;
-          }
-          await yieldToEventLoop();
-        }
-      }
-      if (wakeFlag) {
-        await yieldToEventLoop();
-        continue;
-      }
-      if (signal.aborted) break;
-      await waitForWake(o.pollMs, signal);
-    }
-    releaseAll(ready.splice(0));
-  }
-
-  /**
-   * PostgreSQL: claims as `claimLoop` does, but while the last claim came back full (a backlog) and
-   * jobs are short, a second claim goes out before the first is back, on another pooled
-   * connection: the database runs one claim while this process runs the other's jobs, instead of
-   * each waiting for the other. Claims run on their own and wake this loop when they are back;
-   * `wakeFlag` here means "claim again": set by a wake-up, a full claim, a failure, the poll.
-   */
-  async function pipelinedClaimLoop(signal: AbortSignal): Promise<void> {
-    const claims = new Set<Promise<void>>();
-    let backlog = false;
-    let retryAt = 0;
-    wakeFlag = true;
-    while (!signal.aborted) {
-      startReady();
-      const ahead = claimAhead();
-      const room = o.concurrency + ahead - executing - ready.length - claimingLimit;
-      const limit = Math.min(ahead || o.concurrency, room);
-      const now = clock.now();
-      const first = claiming === 0 && wakeFlag;
-      const second = claiming > 0 && claiming < MAX_CLAIMS_IN_FLIGHT && backlog && ahead > 0;
-      if (limit > 0 && now >= retryAt && (first || second)) {
-        wakeFlag = false;
-        // Two claims at once must not both spend the free resources: the second offers none.
-        const offered = claiming === 0 ? offer() : { free: {}, labels: o.labels };
-        const claim = claimBatch(limit, offered, signal)
-          .then((got) => {
-            if (got === null) {
-              retryAt = clock.now() + claimRetryMs();
-              backlog = false;
-            } else backlog = got === limit;
-            if (got === null || backlog) wakeFlag = true;
-            wakeResolve?.();
-          })
-          .catch((err: unknown) => logger.error({ err }, 'stint: handling claimed jobs failed unexpectedly'))
-          .finally(() => claims.delete(claim));
-        claims.add(claim);
-        continue;
-      }
-      const waitMs = retryAt > now ? Math.min(o.pollMs, retryAt - now) : o.pollMs;
-      if (await waitForWake(waitMs, signal)) wakeFlag = true;
-      // Let jobs that finish at once report first, so the next claim carries their completions.
-      await yieldToEventLoop();
-    }
-    await Promise.all(claims);
-    releaseAll(ready.splice(0));
-  }
-
   /** Hands jobs this worker will not start back to the queue, without using up an attempt. */
   function releaseAll(jobs: readonly ClaimedJob[]): void {
     for (const job of jobs) {
@@ -541,11 +394,8 @@ export function createWorker(options: WorkerOptions): Worker {
     while (executing > 0) {
       const left = deadline - clock.now();
       if (left <= 0) return false;
-      const done = new AbortController();
-      const previous = wakeResolve;
-      wakeResolve = () => done.abort();
-      await clock.sleep(Math.min(left, 100), done.signal);
-      wakeResolve = previous;
+      // A finished job wakes the (stopped) claim loop's waiter.
+      await claims.waitForWake(Math.min(left, 100));
     }
     return true;
   }
@@ -557,7 +407,6 @@ export function createWorker(options: WorkerOptions): Worker {
     }
     state = 'draining';
     stopClaiming.abort();
-    wakeResolve?.();
     await loopDone;
     cancelDelayedWake?.();
     if (!(await waitForRunningJobs(clock.now() + timeoutMs))) {
@@ -622,11 +471,12 @@ export function createWorker(options: WorkerOptions): Worker {
         state = 'running';
         unsubscribe = store.subscribe(onNotification);
         coordinator?.start();
-        loopDone = (mayClaimAhead ? pipelinedClaimLoop : claimLoop)(stopClaiming.signal).catch(
-          (err: unknown) => {
+        loopDone = claims
+          .run(stopClaiming.signal)
+          .catch((err: unknown) => {
             logger.error({ err }, 'stint: the claim loop stopped on an unexpected error');
-          },
-        );
+          })
+          .finally(() => releaseAll(ready.splice(0)));
         heartbeatDone = heartbeatLoop(stopHeartbeats.signal);
       })();
       return starting;
