@@ -67,6 +67,7 @@ async function runFlowCrash(o: { db: string; store: Store; ledgerFile: string })
   const client = createClient({ store: o.store, tasks: [chainLink] });
   const workers = [0, 1].map(() => spawnFixture('flow-worker-child.ts', [o.db], env));
   const killed = new Set<number>();
+  const restarts: Promise<unknown>[] = [];
   try {
     coordinator.start();
     await Promise.all(workers.map((w) => w.waitFor(/^ready$/)));
@@ -95,9 +96,19 @@ async function runFlowCrash(o: { db: string; store: Store; ledgerFile: string })
       old.process.kill('SIGKILL');
       await old.exited;
       killed.add(old.process.pid!);
+      // The next kill does not wait for this replacement to start: a slow start (a busy machine)
+      // must not let the flows finish before the kills are done.
       workers[victim] = spawnFixture('flow-worker-child.ts', [o.db], env);
-      await workers[victim]!.waitFor(/^ready$/);
+      restarts.push(
+        workers[victim]!.waitFor(/^ready$/).then(
+          () => null,
+          (err: unknown) => err,
+        ),
+      );
     }
+    // A replacement that never started fails the test here (held until now, not unhandled).
+    const notStarted = (await Promise.all(restarts)).find((err) => err !== null);
+    if (notStarted) throw notStarted;
     expect(killed.size, 'kills before the flows finished').toBe(KILLS);
 
     const settled = await results;
