@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictError } from '../core/errors.js';
 import type { Logger } from '../internal/logger.js';
+import { yieldToEventLoop } from '../internal/yield.js';
 import type { Store } from '../store/types.js';
 import { renderParams } from './params.js';
 import { type FirePlan, type PlannedRun, planContinuous, planDatasetFire, planTimeFire } from './plan.js';
@@ -29,7 +30,6 @@ const PARTITIONS_PER_ROUND = 100;
  * One macrotask turn between rounds. SQLite store calls resolve at once, so without this a catch-up
  * of many rounds would hold the event loop (timers, heartbeats, HTTP) for all of them.
  */
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** A run's job or flow, with the schedule's placeholders filled in. */
 export function renderRun(

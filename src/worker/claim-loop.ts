@@ -2,13 +2,12 @@ import type { Clock } from '../core/clock.js';
 import type { ClaimedJob } from '../core/job.js';
 import type { WorkerOffer } from '../core/placement.js';
 import type { Logger } from '../internal/logger.js';
+import { yieldToEventLoop } from '../internal/yield.js';
 import type { ClaimRequest, Store } from '../store/types.js';
 import type { Reporter } from './reporter.js';
 
 /** Claims a PostgreSQL worker keeps in flight at once while it has a backlog of short jobs. */
 const MAX_CLAIMS_IN_FLIGHT = 2;
-
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export interface ClaimLoopOptions {
   store: Store;

@@ -6,6 +6,7 @@ import type { ClaimedJob, LogLevel, LogStream } from '../core/job.js';
 import { addResources, type Resources } from '../core/placement.js';
 import { trackResource } from '../internal/resources.js';
 import { stintVersion } from '../internal/version.js';
+import { yieldToEventLoop } from '../internal/yield.js';
 import { outcomeOf } from '../metrics/observer.js';
 import { openStore } from '../store/open.js';
 import type { Completion, CompletionResult, StoreNotification } from '../store/types.js';
@@ -44,8 +45,6 @@ interface Active {
   executing: boolean;
   startedAt: number;
 }
-
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * Claiming ahead: on PostgreSQL a worker whose jobs are short keeps claims in flight while its
